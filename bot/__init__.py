@@ -1,0 +1,1 @@
+"""The support-rotation bot for Microsoft Teams."""

@@ -1,0 +1,7 @@
+"""Command-line tools: python -m bot roster import FILE | roster export | demo-seed FILE."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,73 @@
+"""The command-line tools behind python -m bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from .bootstrap import build_services
+from .config import ConfigError, load_storage_settings
+from .domain.errors import DomainError
+from .services.demo import seed_demo
+from .services.roster import export_roster, import_roster
+from .services.roster_file import RosterFileError, dump_roster, parse_roster
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Support-rotation bot tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    roster = sub.add_parser("roster", help="import or export the roster as YAML").add_subparsers(dest="action", required=True)
+    imp = roster.add_parser("import", help="validate a YAML file, then write it (idempotent)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--check", action="store_true", help="validate only; write nothing")
+    exp = roster.add_parser("export", help="write the stored roster as YAML")
+    exp.add_argument("-o", "--output", type=Path, help="a file instead of standard output")
+    demo = sub.add_parser("demo-seed", help="seed a demo roster and rotation when the tables are empty")
+    demo.add_argument("file", type=Path)
+    return parser
+
+
+async def _run(args: argparse.Namespace) -> int:
+    services = build_services(load_storage_settings(os.environ))
+    try:
+        await services.store.ensure_tables()
+        if args.command == "demo-seed":
+            text = args.file.read_text(encoding="utf-8")
+            print(await seed_demo(text, services.clock(), services.settings.tz, services.policy, services.members, services.weeks))
+        elif args.action == "import":
+            document = parse_roster(args.file.read_text(encoding="utf-8"), services.policy)
+            if args.check:
+                print(f"{args.file}: valid ({len(document.members)} members, {len(document.weeks)} weeks)")
+                return 0
+            report = await import_roster(document, services.members, services.weeks)
+            print(f"{args.file}: {report.summary()}")
+        else:
+            text = dump_roster(await export_roster(services.members, services.weeks))
+            if args.output:
+                args.output.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+        return 0
+    finally:
+        await services.store.close()
+
+
+def main(argv: list[str]) -> int:
+    """Run one tool; problems print as plain lines on stderr with a non-zero exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    except RosterFileError as err:
+        print(f"{args.file}: not imported, nothing was written:", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except (DomainError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1

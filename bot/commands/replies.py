@@ -1,0 +1,37 @@
+"""What a handler answers: plain values that the Teams layer turns into activities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone to @mention: the Teams or Entra id and the name shown."""
+
+    id: str
+    name: str
+
+    @property
+    def tag(self) -> str:
+        """The text that marks the mention inside a message."""
+        return f"<at>{self.name}</at>"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text message; mentions must appear in it as their tags."""
+
+    text: str
+    mentions: tuple[Mention, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Card:
+    """An Adaptive Card, sent as its own activity so it can be updated later."""
+
+    content: dict
+    summary: str = ""
+
+
+Reply = Text | Card

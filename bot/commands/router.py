@@ -1,0 +1,119 @@
+"""Command routing by registry: each command says its words, patterns and where it applies."""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from .replies import Reply
+
+if TYPE_CHECKING:
+    from ..bootstrap import Services
+
+
+class Scope(str, enum.Enum):
+    """Where a message was written."""
+
+    PERSONAL = "personal"
+    CHANNEL = "channel"
+    GROUP_CHAT = "groupChat"
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person who wrote."""
+
+    aad_object_id: str
+    name: str
+    teams_id: str = ""
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One command to handle: who asked, where, when, and the text after the command word."""
+
+    caller: Caller
+    scope: Scope
+    text: str
+    args: str
+    now: datetime
+    services: "Services"
+
+
+Handler = Callable[[CommandRequest], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command."""
+
+    name: str
+    summary: str
+    handler: Handler
+    usage: str = ""
+    patterns: tuple[re.Pattern, ...] = ()
+    scopes: frozenset[Scope] = field(default=ALL_SCOPES)
+
+
+def normalize(text: str) -> str:
+    """Lower-case, trimmed text with one space between words and no trailing punctuation (a lone '?' stays)."""
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    text = re.sub(r"\s+", " ", text)
+    return text.rstrip("?!. ") or text
+
+
+class CommandRouter:
+    """Finds the command for a message: first by its first word, then by its patterns."""
+
+    def __init__(self) -> None:
+        self._commands: list[Command] = []
+
+    def command(
+        self,
+        name: str,
+        *,
+        summary: str,
+        usage: str = "",
+        patterns: tuple[str, ...] = (),
+        scopes: frozenset[Scope] = ALL_SCOPES,
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler under a command word."""
+
+        def register(handler: Handler) -> Handler:
+            if any(c.name == name for c in self._commands):
+                raise ValueError(f"command {name!r} is registered twice")
+            compiled = tuple(re.compile(p) for p in patterns)
+            self._commands.append(Command(name, summary, handler, usage or name, compiled, scopes))
+            return handler
+
+        return register
+
+    def match(self, text: str, scope: Scope) -> tuple[Command, str] | None:
+        """The command for a message in a scope, and its arguments; None when nothing fits."""
+        clean = normalize(text)
+        if not clean:
+            return None
+        word = clean.split(" ", 1)[0]
+        parts = text.strip().split(None, 1)
+        raw_rest = parts[1] if len(parts) > 1 else ""
+        for command in self._commands:
+            if scope in command.scopes and command.name == word:
+                return command, raw_rest.strip()
+        for command in self._commands:
+            if scope in command.scopes and any(p.search(clean) for p in command.patterns):
+                return command, ""
+        return None
+
+    def commands(self, scope: Scope) -> list[Command]:
+        """The commands available in a scope, in registration order."""
+        return [c for c in self._commands if scope in c.scopes]
+
+
+router = CommandRouter()

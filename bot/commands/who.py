@@ -1,0 +1,47 @@
+"""who / next: the current and next support team, as a card that can refresh itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from cards.verbs import Verb
+from cards.who import who_card
+
+from ..services.support import support_status
+from .actions import ActionRequest, ActionResult, actions
+from .replies import Card, Reply
+from .router import CommandRequest, router
+
+if TYPE_CHECKING:
+    from ..bootstrap import Services
+
+
+async def _who_card(services: "Services", now: datetime) -> dict:
+    status = await support_status(now, services.settings.tz, services.policy, services.members, services.weeks)
+    return who_card(status)
+
+
+@router.command(
+    "who",
+    summary="who is on support this iteration and next",
+    patterns=(
+        r"^(who|wer)\b",
+        r"\b(on support|hat support|im support|on call|on duty|support pair|supportpaar)\b",
+    ),
+)
+async def who(request: CommandRequest) -> list[Reply]:
+    """Answer with the who card."""
+    return [Card(await _who_card(request.services, request.now), summary="Who is on support")]
+
+
+@router.command("next", summary="the next iteration's team", patterns=(r"^(nächste|naechste)\b",))
+async def next_team(request: CommandRequest) -> list[Reply]:
+    """The who card shows the next team too."""
+    return await who(request)
+
+
+@actions.verb(Verb.REFRESH_WHO)
+async def refresh_who(request: ActionRequest) -> ActionResult:
+    """Replace the who card with a fresh one."""
+    return ActionResult(card=await _who_card(request.services, request.now))

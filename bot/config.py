@@ -1,0 +1,182 @@
+"""Settings from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+BOT_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing, invalid or contradicts another; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    bot_id: str = ""
+    bot_password: str = field(default="", repr=False)
+    bot_type: str = "MultiTenant"
+    bot_tenant_id: str = ""
+    allow_unauthenticated: bool = False
+    host: str = "127.0.0.1"
+    port: int = 3978
+    tables_connection_string: str = field(default="", repr=False)
+    tables_endpoint: str = ""
+    table_prefix: str = "support"
+    team_timezone: str = "Europe/Berlin"
+    allowed_tenant_ids: frozenset[str] = frozenset()
+    openid_metadata_url: str = ""
+    token_issuer: str = ""
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def authenticated(self) -> bool:
+        """True when incoming requests must carry a valid Bot Framework token."""
+        return bool(self.bot_id)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The team's time zone."""
+        return ZoneInfo(self.team_timezone)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(name, f"expected true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _auth(env: Mapping[str, str]) -> dict:
+    bot_id = env.get("BOT_ID", "").strip()
+    password = env.get("BOT_PASSWORD", "")
+    bot_type = env.get("BOT_TYPE", "").strip() or "MultiTenant"
+    tenant = env.get("BOT_TENANT_ID", "").strip()
+    unauthenticated = _flag(env, "ALLOW_UNAUTHENTICATED")
+    if bot_type not in BOT_TYPES:
+        raise ConfigError("BOT_TYPE", f"must be one of {', '.join(BOT_TYPES)}, got {bot_type!r}")
+    if unauthenticated and bot_id:
+        raise ConfigError("ALLOW_UNAUTHENTICATED", "must not be true while BOT_ID is set")
+    if not bot_id:
+        if not unauthenticated:
+            raise ConfigError(
+                "BOT_ID", "is not set; set it, or set ALLOW_UNAUTHENTICATED=true for local mode"
+            )
+        return {"allow_unauthenticated": True}
+    if not _GUID.match(bot_id):
+        raise ConfigError("BOT_ID", "must be the bot's Microsoft App ID (a GUID)")
+    if tenant and not _GUID.match(tenant):
+        raise ConfigError("BOT_TENANT_ID", "must be a tenant id (a GUID)")
+    if bot_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
+        raise ConfigError("BOT_TENANT_ID", f"is required when BOT_TYPE={bot_type}")
+    if bot_type == "UserAssignedMSI" and password:
+        raise ConfigError("BOT_PASSWORD", "must be empty when BOT_TYPE=UserAssignedMSI")
+    if bot_type != "UserAssignedMSI" and not password:
+        raise ConfigError("BOT_PASSWORD", f"is required when BOT_TYPE={bot_type}")
+    return {"bot_id": bot_id, "bot_password": password, "bot_type": bot_type, "bot_tenant_id": tenant}
+
+
+def _tables(env: Mapping[str, str]) -> dict:
+    connection = env.get("TABLES_CONNECTION_STRING", "").strip()
+    endpoint = env.get("TABLES_ENDPOINT", "").strip()
+    if connection and endpoint:
+        raise ConfigError("TABLES_ENDPOINT", "set either TABLES_CONNECTION_STRING or TABLES_ENDPOINT, not both")
+    if not connection and not endpoint:
+        raise ConfigError(
+            "TABLES_CONNECTION_STRING", "is not set (nor TABLES_ENDPOINT for managed identity)"
+        )
+    if endpoint and not endpoint.startswith("https://"):
+        raise ConfigError("TABLES_ENDPOINT", "must be an https:// URL")
+    prefix = env.get("TABLE_PREFIX", "").strip() or "support"
+    if not _TABLE_PREFIX.match(prefix):
+        raise ConfigError("TABLE_PREFIX", "must start with a letter and hold only letters and digits (max 40)")
+    return {"tables_connection_string": connection, "tables_endpoint": endpoint, "table_prefix": prefix}
+
+
+def _tenants(env: Mapping[str, str]) -> frozenset[str]:
+    ids = {part.strip().lower() for part in env.get("ALLOWED_TENANT_IDS", "").split(",") if part.strip()}
+    for tenant in ids:
+        if not _GUID.match(tenant):
+            raise ConfigError("ALLOWED_TENANT_IDS", f"{tenant!r} is not a tenant id (a GUID)")
+    return frozenset(ids)
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    name = env.get("TEAM_TIMEZONE", "").strip() or "Europe/Berlin"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("TEAM_TIMEZONE", f"unknown time zone {name!r}") from None
+    return name
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping, or raise ConfigError naming the variable."""
+    auth = _auth(env)
+    unauthenticated = auth.get("allow_unauthenticated", False)
+    host = env.get("HOST", "").strip() or ("127.0.0.1" if unauthenticated else "0.0.0.0")
+    if unauthenticated and not _is_loopback(host):
+        raise ConfigError("HOST", "local mode (ALLOW_UNAUTHENTICATED=true) binds to loopback only")
+    metadata = env.get("BOT_OPENID_METADATA_URL", "").strip()
+    issuer = env.get("BOT_TOKEN_ISSUER", "").strip()
+    if bool(metadata) != bool(issuer):
+        raise ConfigError("BOT_TOKEN_ISSUER", "set together with BOT_OPENID_METADATA_URL, or neither")
+    level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return Settings(
+        **auth,
+        host=host,
+        port=_int(env, "PORT", 3978, 1, 65535),
+        **_tables(env),
+        team_timezone=_timezone(env),
+        allowed_tenant_ids=_tenants(env),
+        openid_metadata_url=metadata,
+        token_issuer=issuer,
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, 1024, 4 * 1024 * 1024),
+        log_level=level,
+    )
+
+
+def load_storage_settings(env: Mapping[str, str]) -> Settings:
+    """Only what command-line tools need: the table account, prefix and time zone."""
+    return Settings(**_tables(env), team_timezone=_timezone(env))

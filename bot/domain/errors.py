@@ -1,0 +1,21 @@
+"""Domain errors: each carries a sentence a person can act on."""
+
+
+class DomainError(Exception):
+    """Base class for errors the bot reports to people instead of crashing."""
+
+
+class ConcurrencyError(DomainError):
+    """Someone else changed the same record first; reload and try again."""
+
+
+class AlreadyExists(DomainError):
+    """A record with the same key exists already."""
+
+
+class NotFound(DomainError):
+    """The record asked for does not exist."""
+
+
+class StorageUnavailable(DomainError):
+    """Table Storage did not answer; nothing was changed."""

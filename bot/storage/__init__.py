@@ -1,0 +1,1 @@
+"""Azure Table Storage: the only package that imports azure.data.tables."""

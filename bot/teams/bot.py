@@ -1,0 +1,166 @@
+"""The activity handler: turns Teams activities into command and card-action requests."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema.teams import TeamsChannelData
+
+from ..commands.actions import STALE, ActionRequest, ActionResult, actions
+from ..commands.help import unknown_hint
+from ..commands.replies import Reply, Text
+from ..commands.router import Caller, CommandRequest, Scope, router
+from ..domain.errors import DomainError, StorageUnavailable
+from .render import ADAPTIVE_CARD, card_attachment, to_activity
+
+if TYPE_CHECKING:
+    from ..bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+GREETING_PERSONAL = (
+    "Hi, I'm the support-rotation bot. Ask me **who** is on support, or write **help** for everything I can do."
+)
+GREETING_TEAM = (
+    "Hi team, I'm the support-rotation bot. @mention me in #backend with an urgent request and I'll page "
+    "the support pair; @mention me with **help** to see what else I do."
+)
+
+
+def scope_of(activity: Activity) -> Scope:
+    """Where an activity was written."""
+    kind = (activity.conversation.conversation_type if activity.conversation else None) or "personal"
+    try:
+        return Scope(kind)
+    except ValueError:
+        return Scope.PERSONAL
+
+
+def caller_of(activity: Activity) -> Caller:
+    """The person behind an activity."""
+    sender = activity.from_property or ChannelAccount(id="", name="")
+    return Caller(aad_object_id=(sender.aad_object_id or "").lower(), name=sender.name or "", teams_id=sender.id or "")
+
+
+class SupportBot(ActivityHandler):
+    """Answers messages, card clicks and installs."""
+
+    def __init__(self, services: "Services") -> None:
+        self._services = services
+
+    async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
+        for reply in replies:
+            await turn_context.send_activity(to_activity(reply))
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """Route a message to its command; a card's Action.Submit fallback arrives here too."""
+        activity = turn_context.activity
+        if activity.value and isinstance(activity.value, dict) and not (activity.text or "").strip():
+            await self._submit_fallback(turn_context, activity.value)
+            return
+        scope = scope_of(activity)
+        text = TurnContext.remove_recipient_mention(activity) if scope is not Scope.PERSONAL else activity.text
+        text = (text or "").strip()
+        match = router.match(text, scope)
+        if match is None:
+            await self._send(turn_context, [unknown_hint(scope)])
+        else:
+            command, args = match
+            request = CommandRequest(caller_of(activity), scope, text, args, self._services.clock(), self._services)
+            await self._send(turn_context, await self._guarded(command.handler(request)))
+        if scope is Scope.PERSONAL:
+            await self._remember_personal(turn_context)
+
+    async def _guarded(self, work) -> list[Reply]:
+        """Run a handler; domain errors become a plain answer instead of an apology."""
+        try:
+            return await work
+        except StorageUnavailable:
+            log.warning("storage unavailable while handling a command", exc_info=True)
+            return [Text("I can't reach the rotation data right now. Nothing was changed; please try again in a minute.")]
+        except DomainError as err:
+            return [Text(str(err))]
+
+    async def _run_action(self, turn_context: TurnContext, data: dict) -> ActionResult:
+        verb = actions.parse(data.get("verb"))
+        handler = actions.handler(verb) if verb else None
+        if handler is None:
+            return STALE
+        activity = turn_context.activity
+        request = ActionRequest(
+            caller_of(activity), scope_of(activity), verb, data, self._services.clock(), self._services,
+            activity.reply_to_id or "",
+        )
+        try:
+            return await handler(request)
+        except StorageUnavailable:
+            log.warning("storage unavailable while handling %s", verb.value, exc_info=True)
+            return ActionResult(note="I can't reach the rotation data right now. Nothing was changed; please try again.")
+        except DomainError as err:
+            return ActionResult(note=str(err))
+
+    async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
+        """Action.Execute: answer with the replacement card, or a short note."""
+        # botbuilder 4.17.1 hands the action over as a plain dict.
+        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
+        data = dict(action.get("data") or {})
+        data["verb"] = action.get("verb")
+        result = await self._run_action(turn_context, data)
+        await self._send(turn_context, result.replies)
+        if result.card is not None:
+            return AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD, value=result.card)
+        return AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.activity.message", value=result.note or "Done."
+        )
+
+    async def _submit_fallback(self, turn_context: TurnContext, value: dict) -> None:
+        """Action.Submit (clients without Universal Actions): update the card in place or answer."""
+        result = await self._run_action(turn_context, value)
+        activity = turn_context.activity
+        if result.card is not None and activity.reply_to_id:
+            update = Activity(
+                type=ActivityTypes.message,
+                id=activity.reply_to_id,
+                attachments=[card_attachment(result.card)],
+            )
+            await turn_context.update_activity(update)
+        elif result.note:
+            await self._send(turn_context, [Text(result.note)])
+        await self._send(turn_context, result.replies)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """Installed personally or in a team: remember where, and greet once."""
+        await self._installed(turn_context)
+
+    async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
+        """The bot itself was added to a conversation: the same as an install."""
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if any(m.id == bot_id for m in members_added):
+            await self._installed(turn_context)
+
+    async def _installed(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        scope = scope_of(activity)
+        if scope is Scope.PERSONAL:
+            kind, ref_key = "user", caller_of(activity).aad_object_id or activity.conversation.id
+        else:
+            channel_data = TeamsChannelData().deserialize(activity.channel_data or {})
+            team_id = channel_data.team.id if channel_data.team else None
+            kind, ref_key = ("team", team_id) if team_id else ("chat", activity.conversation.id)
+        is_new = await self._services.conversations.remember(kind, ref_key, reference)
+        if is_new:
+            await self._send(turn_context, [Text(GREETING_PERSONAL if scope is Scope.PERSONAL else GREETING_TEAM)])
+
+    async def _remember_personal(self, turn_context: TurnContext) -> None:
+        caller = caller_of(turn_context.activity)
+        if not caller.aad_object_id:
+            return
+        try:
+            reference = TurnContext.get_conversation_reference(turn_context.activity).serialize()
+            await self._services.conversations.remember("user", caller.aad_object_id, reference)
+        except DomainError:
+            log.warning("could not store the personal conversation reference", exc_info=True)

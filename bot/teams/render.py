@@ -1,0 +1,27 @@
+"""Replies as Bot Framework activities."""
+
+from __future__ import annotations
+
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount, Mention
+
+from ..commands.replies import Card, Reply, Text
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+
+def card_attachment(content: dict) -> Attachment:
+    """An Adaptive Card attachment."""
+    return Attachment(content_type=ADAPTIVE_CARD, content=content)
+
+
+def to_activity(reply: Reply) -> Activity:
+    """One reply as a message activity; mentions become entities that Teams renders."""
+    if isinstance(reply, Card):
+        return Activity(type=ActivityTypes.message, attachments=[card_attachment(reply.content)], summary=reply.summary or None)
+    assert isinstance(reply, Text)
+    entities = [
+        Mention(mentioned=ChannelAccount(id=m.id, name=m.name), text=m.tag, type="mention")
+        for m in reply.mentions
+        if m.tag in reply.text
+    ]
+    return Activity(type=ActivityTypes.message, text=reply.text, text_format="markdown", entities=entities or None)

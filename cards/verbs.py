@@ -1,0 +1,9 @@
+"""Every card action verb, shared by the card builders and the handlers that answer them."""
+
+import enum
+
+
+class Verb(str, enum.Enum):
+    """Action.Execute verbs; the value travels in the card and comes back on click."""
+
+    REFRESH_WHO = "who.refresh"

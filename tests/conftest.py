@@ -1,0 +1,86 @@
+"""Shared fixtures: one Azurite per test run, a fresh table prefix per test, loopback stand-ins."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import AsyncIterator, Callable, Iterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tests.support.connector import Connector
+from tests.support.processes import Azurite, BotProcess, free_port
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """The test run's own Azurite, on a free port, in memory."""
+    server = Azurite().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A table prefix no other test uses, so tests never see each other's rows."""
+    return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def storage_env(azurite: Azurite, prefix: str) -> dict[str, str]:
+    """The storage variables pointing at the test Azurite with this test's prefix."""
+    return {"TABLES_CONNECTION_STRING": azurite.connection_string, "TABLE_PREFIX": prefix}
+
+
+@pytest.fixture
+async def store(storage_env: dict[str, str]):
+    """A TableStore with the tables created."""
+    from bot.storage.tables import TableStore
+
+    table_store = TableStore.from_connection_string(storage_env["TABLES_CONNECTION_STRING"], storage_env["TABLE_PREFIX"])
+    await table_store.ensure_tables()
+    yield table_store
+    await table_store.close()
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve an aiohttp app on a free loopback port; the runner and base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[Connector]:
+    """The Bot Connector stand-in; activities point their serviceUrl here."""
+    stand_in = Connector()
+    runner, url = await serve(stand_in.app())
+    stand_in.url = url + "/"
+    yield stand_in
+    await runner.cleanup()
+
+
+@pytest.fixture
+def start_bot(tmp_path: Path, storage_env: dict[str, str]) -> Iterator[Callable[..., BotProcess]]:
+    """Start `python app.py` with the test storage and extra variables; stopped after the test."""
+    started: list[BotProcess] = []
+
+    def start(wait: bool = True, **env: str) -> BotProcess:
+        process = BotProcess({"ALLOW_UNAUTHENTICATED": "true", **storage_env, **env}, tmp_path / f"bot{len(started)}.log")
+        started.append(process)
+        return process.start(wait=wait)
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client for talking to the bot."""
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -1,0 +1,72 @@
+"""Teams-shaped activities for tests, built from the recorded fixtures."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
+BOT_ID = "28:11111111-2222-3333-4444-555555555555"
+TENANT = "3f0c7b52-0000-4000-8000-0000000000aa"
+_ids = itertools.count(1)
+
+
+def fixture(name: str) -> dict:
+    """A fixture activity, as a fresh dict."""
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def _person(activity: dict, aad: str | None, name: str | None) -> None:
+    if aad:
+        activity["from"]["aadObjectId"] = aad
+        activity["from"]["id"] = f"29:{aad}"
+    if name:
+        activity["from"]["name"] = name
+
+
+def personal(text: str, service_url: str, aad: str | None = None, name: str | None = None) -> dict:
+    """A 1:1 message to the bot."""
+    activity = fixture("personal_message")
+    activity["text"] = text
+    activity["serviceUrl"] = service_url
+    activity["id"] = f"p{next(_ids)}"
+    _person(activity, aad, name)
+    return activity
+
+
+def channel_mention(text: str, service_url: str, aad: str | None = None, name: str | None = None) -> dict:
+    """A channel message that @mentions the bot, starting a new thread."""
+    activity = fixture("channel_mention")
+    message_id = str(1764427330123 + next(_ids))
+    activity["id"] = message_id
+    activity["text"] = f"<at>Support Bot</at> {text}"
+    activity["serviceUrl"] = service_url
+    channel = activity["channelData"]["channel"]["id"]
+    activity["conversation"]["id"] = f"{channel};messageid={message_id}"
+    activity["attachments"] = []
+    _person(activity, aad, name)
+    return activity
+
+
+def card_action(verb: str, data: dict, service_url: str, reply_to: str = "1764427331999",
+                aad: str | None = None, name: str | None = None, personal_chat: bool = False) -> dict:
+    """An Action.Execute invoke for a verb."""
+    activity = fixture("card_action_execute")
+    activity["serviceUrl"] = service_url
+    activity["id"] = f"i{next(_ids)}"
+    activity["replyToId"] = reply_to
+    activity["value"]["action"]["verb"] = verb
+    activity["value"]["action"]["data"] = {"verb": verb, **data}
+    if personal_chat:
+        activity["conversation"] = {"conversationType": "personal", "tenantId": TENANT, "id": "a:1personal0chat0id"}
+    _person(activity, aad, name)
+    return activity
+
+
+def installed_in_team(service_url: str) -> dict:
+    """The bot was added to a team."""
+    activity = copy.deepcopy(fixture("bot_installed_in_team"))
+    activity["serviceUrl"] = service_url
+    return activity

@@ -1,0 +1,87 @@
+"""A Bot Connector stand-in on loopback: it speaks the v3 REST shape and records what the bot sends."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass
+class Sent:
+    """One request the bot made to the connector."""
+
+    method: str
+    conversation_id: str
+    activity_id: str | None
+    body: dict
+    authorization: str | None
+
+
+@dataclass
+class Connector:
+    """Records sends and updates; can answer 429 a given number of times first."""
+
+    sent: list[Sent] = field(default_factory=list)
+    throttle: int = 0
+    retry_after: str = "0"
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        """The aiohttp app that serves the connector routes."""
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conversation}/activities", self._post)
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._post)
+        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._put)
+        return app
+
+    async def _record(self, request: web.Request, method: str) -> web.Response:
+        if self.throttle > 0:
+            self.throttle -= 1
+            return web.json_response(
+                {"error": {"code": "TooManyRequests", "message": "throttled"}}, status=429,
+                headers={"Retry-After": self.retry_after},
+            )
+        body = await request.json()
+        activity_id = request.match_info.get("activity")
+        self.sent.append(Sent(method, request.match_info["conversation"], activity_id, body, request.headers.get("Authorization")))
+        self._arrived.set()
+        new_id = activity_id if method == "PUT" else f"bot-{next(self._ids)}"
+        return web.json_response({"id": new_id}, status=200 if method == "PUT" else 201)
+
+    async def _post(self, request: web.Request) -> web.Response:
+        return await self._record(request, "POST")
+
+    async def _put(self, request: web.Request) -> web.Response:
+        return await self._record(request, "PUT")
+
+    def messages(self) -> list[dict]:
+        """Every activity body the bot posted, in order."""
+        return [s.body for s in self.sent if s.method == "POST"]
+
+    def cards(self) -> list[dict]:
+        """Every Adaptive Card the bot posted."""
+        return [
+            a["content"]
+            for body in self.messages()
+            for a in body.get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
+        """Wait until at least `count` requests arrived."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.sent) < count:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"expected {count} sends, got {len(self.sent)}: {[s.body for s in self.sent]}")
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+        return self.sent
