@@ -77,6 +77,8 @@ def start_bot(tmp_path: Path, storage_env: dict[str, str]) -> Iterator[Callable[
     yield start
     for process in started:
         process.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- bot log {process.log_path.name} ---\n{process.log()}")
 
 
 @pytest.fixture

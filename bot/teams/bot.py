@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelData
 
 from ..commands.actions import STALE, ActionRequest, ActionResult, actions
@@ -15,6 +15,7 @@ from ..commands.replies import Reply, Text
 from ..commands.router import Caller, CommandRequest, Scope, router
 from ..domain.errors import DomainError, StorageUnavailable
 from .render import ADAPTIVE_CARD, card_attachment, to_activity
+from .sending import with_retries
 
 if TYPE_CHECKING:
     from ..bootstrap import Services
@@ -53,7 +54,8 @@ class SupportBot(ActivityHandler):
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
         for reply in replies:
-            await turn_context.send_activity(to_activity(reply))
+            activity = to_activity(reply)
+            await with_retries(lambda: turn_context.send_activity(activity), "sending a reply")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Route a message to its command; a card's Action.Submit fallback arrives here too."""
@@ -102,19 +104,22 @@ class SupportBot(ActivityHandler):
         except DomainError as err:
             return ActionResult(note=str(err))
 
-    async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value):
-        """Action.Execute: answer with the replacement card, or a short note."""
-        # botbuilder 4.17.1 hands the action over as a plain dict.
-        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
-        data = dict(action.get("data") or {})
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Action.Execute answers with the replacement card or a short note; other invokes as the SDK does."""
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         data["verb"] = action.get("verb")
         result = await self._run_action(turn_context, data)
         await self._send(turn_context, result.replies)
+        # A plain dict body: the SDK's AdaptiveCardInvokeResponse cannot carry a text note.
         if result.card is not None:
-            return AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD, value=result.card)
-        return AdaptiveCardInvokeResponse(
-            status_code=200, type="application/vnd.microsoft.activity.message", value=result.note or "Done."
-        )
+            body = {"statusCode": 200, "type": ADAPTIVE_CARD, "value": result.card}
+        else:
+            body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": result.note or "Done."}
+        return InvokeResponse(status=200, body=body)
 
     async def _submit_fallback(self, turn_context: TurnContext, value: dict) -> None:
         """Action.Submit (clients without Universal Actions): update the card in place or answer."""
@@ -126,7 +131,7 @@ class SupportBot(ActivityHandler):
                 id=activity.reply_to_id,
                 attachments=[card_attachment(result.card)],
             )
-            await turn_context.update_activity(update)
+            await with_retries(lambda: turn_context.update_activity(update), "updating a card")
         elif result.note:
             await self._send(turn_context, [Text(result.note)])
         await self._send(turn_context, result.replies)

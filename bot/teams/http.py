@@ -93,7 +93,7 @@ def messages_handler(settings: Settings, adapter: CloudAdapter, bot: Bot):
             log.warning("refused an activity from tenant %r", tenant_of(activity) or "(none)")
             return _error(403, "this bot does not serve your tenant")
         try:
-            response = await adapter.process_activity(auth_header or None, activity, bot.on_turn)
+            response = await adapter.process_activity(auth_header, activity, bot.on_turn)
         except (PermissionError, jwt.PyJWTError) as err:
             log.info("refused a request: %s", type(err).__name__)
             return _error(401, "the token is missing, invalid, expired or not for this bot")
