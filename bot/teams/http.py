@@ -97,9 +97,9 @@ def messages_handler(settings: Settings, adapter: CloudAdapter, bot: Bot):
         except (PermissionError, jwt.PyJWTError) as err:
             log.info("refused a request: %s", type(err).__name__)
             return _error(401, "the token is missing, invalid, expired or not for this bot")
-        except Exception:  # noqa: BLE001 - turn errors are handled in on_turn_error; this is authentication
+        except Exception as err:  # noqa: BLE001 - turn errors are handled in on_turn_error; this is authentication
             if settings.authenticated:
-                log.warning("token validation failed", exc_info=True)
+                log.warning("token validation failed: %s", type(err).__name__)
                 return _error(401, "the token could not be validated")
             raise
         if response is None:

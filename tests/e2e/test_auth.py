@@ -1,0 +1,105 @@
+"""Authentication and tenancy at the HTTP edge: bad tokens get 401, never 500; start-up refuses unsafe settings."""
+
+import pytest
+
+from tests.conftest import serve
+from tests.e2e.conftest import post
+from tests.support import activities
+from tests.support.tokens import TokenService
+
+BOT_ID = "11111111-2222-3333-4444-555555555555"
+OTHER_APP = "99999999-2222-3333-4444-555555555555"
+TENANT = activities.TENANT
+
+
+@pytest.fixture
+async def tokens():
+    service = TokenService()
+    runner, url = await serve(service.app())
+    service.url = url
+    yield service
+    await runner.cleanup()
+
+
+@pytest.fixture
+def secured_bot(start_bot, tokens):
+    return start_bot(
+        ALLOW_UNAUTHENTICATED="", BOT_ID=BOT_ID, BOT_PASSWORD="not-used-in-tests", HOST="127.0.0.1",
+        BOT_OPENID_METADATA_URL=tokens.metadata_url, BOT_TOKEN_ISSUER="https://api.botframework.com",
+    )
+
+
+def expect_replies(service_url: str) -> dict:
+    activity = activities.personal("help", service_url)
+    activity["deliveryMode"] = "expectReplies"
+    return activity
+
+
+async def test_valid_token_is_accepted(http, secured_bot, tokens, connector):
+    activity = expect_replies(connector.url)
+    token = tokens.token(BOT_ID, connector.url)
+    status, body = await post(http, secured_bot, activity, Authorization=f"Bearer {token}")
+    assert status == 200, body
+    assert "**who**" in body["activities"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    "make_header",
+    [
+        pytest.param(lambda t, url: None, id="no-token"),
+        pytest.param(lambda t, url: "Bearer", id="empty-bearer"),
+        pytest.param(lambda t, url: "Basic dXNlcjpwYXNz", id="wrong-scheme"),
+        pytest.param(lambda t, url: "Bearer garbage.not.a.jwt", id="garbage"),
+        pytest.param(lambda t, url: "Bearer " + "x" * 4000, id="long-garbage"),
+        pytest.param(lambda t, url: "Bearer " + t.token(OTHER_APP, url), id="wrong-audience"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, expires_in=-600), id="expired"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, key=t.foreign_key()), id="wrongly-signed"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, kid="unknown-key"), id="unknown-key-id"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, issuer="https://evil.example"), id="wrong-issuer"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, "https://elsewhere.example/"), id="wrong-service-url"),
+    ],
+)
+async def test_bad_tokens_get_401(http, secured_bot, tokens, connector, make_header):
+    header = make_header(tokens, connector.url)
+    headers = {"Authorization": header} if header else {}
+    status, body = await post(http, secured_bot, expect_replies(connector.url), **headers)
+    assert status == 401, body
+    assert "error" in body
+    assert connector.sent == []
+    assert secured_bot.alive()
+    assert "Traceback" not in secured_bot.log()
+
+
+async def test_foreign_tenant_is_refused_without_a_reply(http, start_bot, connector):
+    bot = start_bot(ALLOWED_TENANT_IDS="aaaaaaaa-0000-4000-8000-000000000000")
+    status, _ = await post(http, bot, activities.personal("who", connector.url))
+    assert status == 403
+    assert connector.sent == []
+
+
+async def test_allowed_tenant_is_served(http, start_bot, connector):
+    bot = start_bot(ALLOWED_TENANT_IDS=TENANT)
+    status, _ = await post(http, bot, activities.personal("help", connector.url))
+    assert status == 201
+    await connector.wait_for(1)
+
+
+def test_start_up_is_refused_without_bot_id_or_local_flag(start_bot):
+    bot = start_bot(wait=False, ALLOW_UNAUTHENTICATED="")
+    assert bot.process.wait(20) == 2
+    assert bot.log().strip() == "configuration error: BOT_ID: is not set; set it, or set ALLOW_UNAUTHENTICATED=true for local mode"
+
+
+def test_local_mode_refuses_to_listen_beyond_loopback(start_bot):
+    bot = start_bot(wait=False, HOST="0.0.0.0")
+    assert bot.process.wait(20) == 2
+    assert "HOST: local mode (ALLOW_UNAUTHENTICATED=true) binds to loopback only" in bot.log()
+
+
+def test_unreachable_storage_stops_start_up_with_one_line(start_bot):
+    from tests.support.processes import connection_string, free_port
+
+    bot = start_bot(wait=False, TABLES_CONNECTION_STRING=connection_string(free_port()))
+    assert bot.process.wait(30) == 3
+    assert "cannot start: creating table" in bot.log()
+    assert "Traceback" not in bot.log()

@@ -1,0 +1,60 @@
+"""A Bot Framework token-service stand-in: OpenID metadata and signing keys on loopback, and token minting."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+ISSUER = "https://api.botframework.com"
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class TokenService:
+    """Publishes one signing key (endorsed for msteams) and signs tokens with it."""
+
+    def __init__(self) -> None:
+        self.key = _key()
+        self.kid = uuid.uuid4().hex
+        self.url = ""
+
+    def app(self) -> web.Application:
+        """Serves /.well-known/openidconfiguration and /keys like login.botframework.com."""
+        app = web.Application()
+
+        async def metadata(_: web.Request) -> web.Response:
+            return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.url}/keys"})
+
+        async def keys(_: web.Request) -> web.Response:
+            jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+            jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams"]})
+            return web.json_response({"keys": [jwk]})
+
+        app.router.add_get("/.well-known/openidconfiguration", metadata)
+        app.router.add_get("/keys", keys)
+        return app
+
+    @property
+    def metadata_url(self) -> str:
+        """What BOT_OPENID_METADATA_URL points at."""
+        return f"{self.url}/.well-known/openidconfiguration"
+
+    def token(self, audience: str, service_url: str, *, issuer: str = ISSUER, expires_in: int = 3600,
+              key: rsa.RSAPrivateKey | None = None, kid: str | None = None) -> str:
+        """A signed channel token; every argument can be made wrong on purpose."""
+        now = int(time.time())
+        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 60,
+                  "iat": now - 60, "exp": now + expires_in}
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
+
+    def foreign_key(self) -> rsa.RSAPrivateKey:
+        """A key the bot does not trust."""
+        return _key()
