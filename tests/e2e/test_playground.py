@@ -1,0 +1,50 @@
+"""The bot behind the Microsoft 365 Agents Playground, driven over its HTTP API as a Teams client."""
+
+import json
+
+import pytest
+
+from tests.support.cardcheck import assert_valid_cards
+from tests.support.playground import Playground
+
+pytestmark = pytest.mark.playground
+
+
+@pytest.fixture
+async def playground(bot, tmp_path):
+    async with Playground(bot_endpoint=f"{bot.url}/api/messages", workdir=tmp_path) as pg:
+        await pg.config()
+        yield pg
+
+
+def card_of(message: dict) -> dict:
+    (attachment,) = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    return attachment["content"]
+
+
+async def test_who_in_the_personal_chat_and_refresh(playground):
+    dora = playground.user_id("Dora Dev")
+    chat = playground.personal_chat_id()
+    await playground.send(chat, dora, "who is on support?")
+    message = await playground.wait_for_message(lambda m: m.get("attachments"), conversation_id=chat, timeout=15)
+    card = card_of(message)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "Dora Dev (production access) · Paula Prod (production access)" in text
+    assert_valid_cards(card)
+    answer = await playground.invoke(message["conversationId"], dora, message["messageId"], "who.refresh", {"verb": "who.refresh"})
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Who is on support" in json.dumps(answer["value"])
+
+
+async def test_mention_in_the_backend_channel_answers_in_the_thread(playground):
+    channel = playground.channel_id("backend")
+    sent = await playground.send(channel, playground.user_id("Olga Ops"), "help", mention_bot=True)
+    reply = await playground.wait_for_message(conversation_id=sent["conversationId"], timeout=15)
+    assert "**who**" in reply["text"]
+
+
+async def test_install_in_the_team_greets(playground):
+    await playground.inject(playground.team_id, "install")
+    greeting = await playground.wait_for_message(lambda m: "Hi team" in (m.get("text") or ""), timeout=15)
+    assert "#backend" in greeting["text"]
