@@ -27,7 +27,12 @@ def main() -> int:
     from bot.domain.errors import StorageUnavailable
 
     try:
-        web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None, access_log=None)
+        app = build_app(settings)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     except StorageUnavailable as err:
         log.error("cannot start: %s", err)
         return 3

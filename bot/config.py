@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .domain.ids import is_guid
+
 BOT_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -43,6 +44,14 @@ class Settings:
     token_issuer: str = ""
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
+    support_config: str = ""
+    first_response_target_seconds: int = 300
+    lead_escalation_seconds: int = 600
+    jira_base_url: str = ""
+    jira_email: str = ""
+    jira_api_token: str = field(default="", repr=False)
+    job_poll_seconds: float = 1.0
+    ticket_retry_seconds: float = 60.0
 
     @property
     def authenticated(self) -> bool:
@@ -102,9 +111,9 @@ def _auth(env: Mapping[str, str]) -> dict:
                 "BOT_ID", "is not set; set it, or set ALLOW_UNAUTHENTICATED=true for local mode"
             )
         return {"allow_unauthenticated": True}
-    if not _GUID.match(bot_id):
+    if not is_guid(bot_id):
         raise ConfigError("BOT_ID", "must be the bot's Microsoft App ID (a GUID)")
-    if tenant and not _GUID.match(tenant):
+    if tenant and not is_guid(tenant):
         raise ConfigError("BOT_TENANT_ID", "must be a tenant id (a GUID)")
     if bot_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
         raise ConfigError("BOT_TENANT_ID", f"is required when BOT_TYPE={bot_type}")
@@ -135,7 +144,7 @@ def _tables(env: Mapping[str, str]) -> dict:
 def _tenants(env: Mapping[str, str]) -> frozenset[str]:
     ids = {part.strip().lower() for part in env.get("ALLOWED_TENANT_IDS", "").split(",") if part.strip()}
     for tenant in ids:
-        if not _GUID.match(tenant):
+        if not is_guid(tenant):
             raise ConfigError("ALLOWED_TENANT_IDS", f"{tenant!r} is not a tenant id (a GUID)")
     return frozenset(ids)
 
@@ -147,6 +156,31 @@ def _timezone(env: Mapping[str, str]) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("TEAM_TIMEZONE", f"unknown time zone {name!r}") from None
     return name
+
+
+def _jira(env: Mapping[str, str]) -> dict:
+    base = env.get("JIRA_BASE_URL", "").strip().rstrip("/")
+    email = env.get("JIRA_EMAIL", "").strip()
+    token = env.get("JIRA_API_TOKEN", "").strip()
+    if not (base or email or token):
+        return {}
+    for name, value in (("JIRA_BASE_URL", base), ("JIRA_EMAIL", email), ("JIRA_API_TOKEN", token)):
+        if not value:
+            raise ConfigError(name, "is required when any JIRA_* variable is set")
+    host = base.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if not base.startswith("https://") and not (base.startswith("http://") and _is_loopback(host)):
+        raise ConfigError("JIRA_BASE_URL", "must be an https:// URL such as https://yourcompany.atlassian.net")
+    if "@" not in email:
+        raise ConfigError("JIRA_EMAIL", "must be the Jira account's e-mail address")
+    return {"jira_base_url": base, "jira_email": email, "jira_api_token": token}
+
+
+def _escalation(env: Mapping[str, str]) -> dict:
+    target = _int(env, "FIRST_RESPONSE_TARGET_SECONDS", 300, 1, 24 * 3600)
+    lead = _int(env, "LEAD_ESCALATION_SECONDS", 600, 1, 48 * 3600)
+    if lead <= target:
+        raise ConfigError("LEAD_ESCALATION_SECONDS", f"must be later than FIRST_RESPONSE_TARGET_SECONDS ({target})")
+    return {"first_response_target_seconds": target, "lead_escalation_seconds": lead}
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -174,6 +208,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         token_issuer=issuer,
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, 1024, 4 * 1024 * 1024),
         log_level=level,
+        support_config=env.get("SUPPORT_CONFIG", "").strip(),
+        **_escalation(env),
+        **_jira(env),
+        job_poll_seconds=_int(env, "JOB_POLL_MILLISECONDS", 1000, 50, 60000) / 1000,
+        ticket_retry_seconds=_int(env, "JIRA_RETRY_SECONDS", 60, 1, 3600),
     )
 
 

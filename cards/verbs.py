@@ -7,3 +7,7 @@ class Verb(str, enum.Enum):
     """Action.Execute verbs; the value travels in the card and comes back on click."""
 
     REFRESH_WHO = "who.refresh"
+    CLAIM = "request.claim"
+    TRIAGE = "request.triage"
+    DB_CONFIRM = "request.db_confirm"
+    DB_REFUSE = "request.db_refuse"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
@@ -65,8 +66,11 @@ async def connector() -> AsyncIterator[Connector]:
 
 
 @pytest.fixture
-def start_bot(tmp_path: Path, storage_env: dict[str, str]) -> Iterator[Callable[..., BotProcess]]:
-    """Start `python app.py` with the test storage and extra variables; stopped after the test."""
+async def start_bot(tmp_path: Path, storage_env: dict[str, str], connector: Connector) -> AsyncIterator[Callable[..., BotProcess]]:
+    """Start `python app.py` with the test storage and extra variables; stopped after the test.
+
+    It depends on the connector so that bots stop before the connector does, and never retry into a void.
+    """
     started: list[BotProcess] = []
 
     def start(wait: bool = True, **env: str) -> BotProcess:
@@ -76,7 +80,8 @@ def start_bot(tmp_path: Path, storage_env: dict[str, str]) -> Iterator[Callable[
 
     yield start
     for process in started:
-        process.stop()
+        # In a thread, so the loop keeps serving the stand-ins the bot may still be talking to.
+        await asyncio.to_thread(process.stop)
         # Shown by pytest only when the test failed.
         print(f"--- bot log {process.log_path.name} ---\n{process.log()}")
 

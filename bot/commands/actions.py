@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from cards.verbs import Verb
 
-from .replies import Reply
+from ..domain.messages import Reply
 from .router import Caller, Scope
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class ActionResult:
     card: dict | None = None
     note: str = ""
     replies: list[Reply] = field(default_factory=list)
+    update_in_place: bool = False
 
 
 ActionHandler = Callable[[ActionRequest], Awaitable[ActionResult]]

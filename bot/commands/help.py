@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .replies import Reply, Text
+from ..domain.messages import Reply, Text
 from .router import CommandRequest, Scope, router
 
 

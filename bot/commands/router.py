@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from .replies import Reply
+from ..domain.messages import Reply
 
 if TYPE_CHECKING:
     from ..bootstrap import Services
@@ -106,6 +106,9 @@ class CommandRouter:
         for command in self._commands:
             if scope in command.scopes and command.name == word:
                 return command, raw_rest.strip()
+        if scope is not Scope.PERSONAL:
+            # In channels free text is a support request; only exact command words count there.
+            return None
         for command in self._commands:
             if scope in command.scopes and any(p.search(clean) for p in command.patterns):
                 return command, ""

@@ -10,7 +10,7 @@ from cards.who import who_card
 
 from ..services.support import support_status
 from .actions import ActionRequest, ActionResult, actions
-from .replies import Card, Reply
+from ..domain.messages import Card, Reply
 from .router import CommandRequest, router
 
 if TYPE_CHECKING:

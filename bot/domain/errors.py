@@ -19,3 +19,7 @@ class NotFound(DomainError):
 
 class StorageUnavailable(DomainError):
     """Table Storage did not answer; nothing was changed."""
+
+
+class DeliveryFailed(DomainError):
+    """Teams refused a message for good (the app is not installed for the person, the chat is gone)."""

@@ -72,3 +72,11 @@ def duty_on(
         on_duty.append(week.fallback)
     observer = week.observer if week.observer and present(week.observer) else None
     return Duty(day, tuple(on_duty), absent, covering, observer)
+
+
+def may_handle_requests(person: str, week: RotationWeek | None, members: Mapping[str, Member]) -> bool:
+    """The current pair, the fallback and the leads may claim and triage; nobody else."""
+    member = members.get(person)
+    if member is not None and member.is_lead and member.active:
+        return True
+    return week is not None and (person in week.pair or person == week.fallback)

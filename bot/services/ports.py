@@ -6,6 +6,8 @@ from datetime import date
 from typing import Protocol
 
 from ..domain.members import Member
+from ..domain.messages import Reply
+from ..domain.requests import Address, Person, SupportRequest
 from ..domain.rotation import RotationWeek
 from ..domain.versioned import Stored
 
@@ -35,3 +37,32 @@ class ConversationRepository(Protocol):
     async def remember(self, kind: str, ref_key: str, reference: dict) -> bool: ...
     async def get(self, kind: str, ref_key: str) -> dict | None: ...
     async def list(self, kind: str) -> dict[str, dict]: ...
+
+
+class RequestRepository(Protocol):
+    """Support requests."""
+
+    async def add(self, request: SupportRequest) -> str: ...
+    async def get(self, request_id: str) -> Stored[SupportRequest] | None: ...
+    async def replace(self, request: SupportRequest, etag: str) -> str: ...
+
+
+class Messenger(Protocol):
+    """Proactive messages to Teams."""
+
+    async def post(self, address: Address, reply: Reply) -> str: ...
+    async def update(self, address: Address, activity_id: str, card: dict) -> None: ...
+    async def direct(self, person: Person, reply: Reply, via: Address) -> str: ...
+
+
+class TicketTracker(Protocol):
+    """Where bugs are filed (Jira); one ticket per label, however often it is asked."""
+
+    async def create_once(self, project: str, issue_type: str, summary: str, description: dict, label: str) -> "Ticket": ...
+
+
+class Ticket(Protocol):
+    """A filed ticket."""
+
+    key: str
+    url: str

@@ -11,9 +11,13 @@ from botbuilder.schema.teams import TeamsChannelData
 
 from ..commands.actions import STALE, ActionRequest, ActionResult, actions
 from ..commands.help import unknown_hint
-from ..commands.replies import Reply, Text
+from ..domain.messages import Reply, Text
 from ..commands.router import Caller, CommandRequest, Scope, router
 from ..domain.errors import DomainError, StorageUnavailable
+from ..domain.messages import Mention
+from ..domain.requests import Address, Person
+from .http import tenant_of
+from .pacing import ConversationPacer
 from .render import ADAPTIVE_CARD, card_attachment, to_activity
 from .sending import with_retries
 
@@ -40,6 +44,25 @@ def scope_of(activity: Activity) -> Scope:
         return Scope.PERSONAL
 
 
+def mentions_bot(activity: Activity) -> bool:
+    """True when the message @mentions the bot (read from entities, as Teams sends them)."""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        if entity.type == "mention" and mentioned.get("id") == bot_id:
+            return True
+    return False
+
+
+def channel_of(activity: Activity) -> str:
+    """The channel id of a channel message ('' elsewhere)."""
+    if scope_of(activity) is not Scope.CHANNEL:
+        return ""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return (data.get("channel") or {}).get("id") or data.get("teamsChannelId") or activity.conversation.id.partition(";")[0]
+
+
 def caller_of(activity: Activity) -> Caller:
     """The person behind an activity."""
     sender = activity.from_property or ChannelAccount(id="", name="")
@@ -49,32 +72,79 @@ def caller_of(activity: Activity) -> Caller:
 class SupportBot(ActivityHandler):
     """Answers messages, card clicks and installs."""
 
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, services: "Services", pacer: ConversationPacer) -> None:
         self._services = services
+        self._pacer = pacer
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
+        conversation = turn_context.activity.conversation.id
         for reply in replies:
             activity = to_activity(reply)
-            await with_retries(lambda: turn_context.send_activity(activity), "sending a reply")
+            async with self._pacer.lock(conversation):
+                await self._pacer.turn(conversation)
+                await with_retries(lambda: turn_context.send_activity(activity), "sending a reply")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        """Route a message to its command; a card's Action.Submit fallback arrives here too."""
+        """Route a message: commands, a support request in a request channel, or a thread reply."""
         activity = turn_context.activity
         if activity.value and isinstance(activity.value, dict) and not (activity.text or "").strip():
             await self._submit_fallback(turn_context, activity.value)
             return
         scope = scope_of(activity)
+        if scope is not Scope.PERSONAL and not mentions_bot(activity):
+            # With the RSC permission every channel message arrives; only thread replies matter.
+            await self._thread_reply(turn_context)
+            return
         text = TurnContext.remove_recipient_mention(activity) if scope is not Scope.PERSONAL else activity.text
         text = (text or "").strip()
         match = router.match(text, scope)
-        if match is None:
-            await self._send(turn_context, [unknown_hint(scope)])
-        else:
+        if match is not None:
             command, args = match
             request = CommandRequest(caller_of(activity), scope, text, args, self._services.clock(), self._services)
             await self._send(turn_context, await self._guarded(command.handler(request)))
+        elif scope is Scope.CHANNEL and self._services.desk.catalogue.is_request_channel(channel_of(activity)):
+            await self._open_request(turn_context, text)
+        else:
+            await self._send(turn_context, [unknown_hint(scope)])
         if scope is Scope.PERSONAL:
             await self._remember_personal(turn_context)
+
+    async def _open_request(self, turn_context: TurnContext, text: str) -> None:
+        """Record the request, acknowledge it in the thread at once, then page in the background."""
+        activity = turn_context.activity
+        caller = caller_of(activity)
+        requester = Person(caller.aad_object_id, caller.name or "there", caller.teams_id)
+        if not text:
+            mention = Mention(requester.mention_id, requester.name)
+            await self._send(turn_context, [Text(f"Hi {mention.tag}, what's the problem? Describe it in one message "
+                                                 "with me mentioned, and I'll page the support pair.", (mention,))])
+            return
+        desk = self._services.desk
+        address = Address(activity.service_url, activity.conversation.id, tenant_of(activity), channel_of(activity))
+        try:
+            opened = await desk.open(message_id=activity.id, address=address, requester=requester, text=text,
+                                     received_at=self._services.clock())
+        except StorageUnavailable:
+            log.warning("could not record a request", exc_info=True)
+            await self._send(turn_context, [Text("I couldn't record this request because my storage is down. "
+                                                 "Please page the support pair directly; I'm sorry.")])
+            return
+        if opened is None:
+            return  # Teams delivered the same message again; it was acknowledged the first time
+        request, paging = opened
+        await self._send(turn_context, [desk.ack(request)])
+        paging.start(acked_at=self._services.clock().isoformat())
+
+    async def _thread_reply(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        root = activity.conversation.id.partition(";messageid=")[2]
+        if not root or root == activity.id or not self._services.desk:
+            return
+        caller = caller_of(activity)
+        try:
+            await self._services.desk.thread_reply(root, Person(caller.aad_object_id, caller.name, caller.teams_id), self._services.clock())
+        except DomainError:
+            log.warning("could not record a thread reply", exc_info=True)
 
     async def _guarded(self, work) -> list[Reply]:
         """Run a handler; domain errors become a plain answer instead of an apology."""
@@ -113,6 +183,8 @@ class SupportBot(ActivityHandler):
         data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         data["verb"] = action.get("verb")
         result = await self._run_action(turn_context, data)
+        if result.update_in_place and result.card is not None:
+            await self._update_card(turn_context, result.card)
         await self._send(turn_context, result.replies)
         # A plain dict body: the SDK's AdaptiveCardInvokeResponse cannot carry a text note.
         if result.card is not None:
@@ -124,17 +196,22 @@ class SupportBot(ActivityHandler):
     async def _submit_fallback(self, turn_context: TurnContext, value: dict) -> None:
         """Action.Submit (clients without Universal Actions): update the card in place or answer."""
         result = await self._run_action(turn_context, value)
-        activity = turn_context.activity
-        if result.card is not None and activity.reply_to_id:
-            update = Activity(
-                type=ActivityTypes.message,
-                id=activity.reply_to_id,
-                attachments=[card_attachment(result.card)],
-            )
-            await with_retries(lambda: turn_context.update_activity(update), "updating a card")
-        elif result.note:
+        if result.card is not None:
+            await self._update_card(turn_context, result.card)
+        if result.note:
             await self._send(turn_context, [Text(result.note)])
         await self._send(turn_context, result.replies)
+
+    async def _update_card(self, turn_context: TurnContext, card: dict) -> None:
+        """Replace the clicked card for everyone in the conversation."""
+        message_id = turn_context.activity.reply_to_id
+        if not message_id:
+            return
+        update = Activity(type=ActivityTypes.message, id=message_id, attachments=[card_attachment(card)])
+        try:
+            await with_retries(lambda: turn_context.update_activity(update), "updating a card")
+        except Exception:  # noqa: BLE001 - the clicker still gets the card in the invoke response
+            log.warning("could not update card %s in place", message_id, exc_info=True)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         """Installed personally or in a team: remember where, and greet once."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount, Mention
 
-from ..commands.replies import Card, Reply, Text
+from ..domain.messages import Card, Reply, Text
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 

@@ -51,9 +51,12 @@ def channel_mention(text: str, service_url: str, aad: str | None = None, name: s
 
 
 def card_action(verb: str, data: dict, service_url: str, reply_to: str = "1764427331999",
-                aad: str | None = None, name: str | None = None, personal_chat: bool = False) -> dict:
+                aad: str | None = None, name: str | None = None, personal_chat: bool = False,
+                conversation_id: str | None = None) -> dict:
     """An Action.Execute invoke for a verb."""
     activity = fixture("card_action_execute")
+    if conversation_id:
+        activity["conversation"]["id"] = conversation_id
     activity["serviceUrl"] = service_url
     activity["id"] = f"i{next(_ids)}"
     activity["replyToId"] = reply_to

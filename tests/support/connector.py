@@ -18,6 +18,7 @@ class Sent:
     activity_id: str | None
     body: dict
     authorization: str | None
+    new_id: str = ""
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Connector:
     """Records sends and updates; can answer 429 a given number of times first."""
 
     sent: list[Sent] = field(default_factory=list)
+    created: list[dict] = field(default_factory=list)
     throttle: int = 0
     retry_after: str = "0"
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -34,6 +36,7 @@ class Connector:
     def app(self) -> web.Application:
         """The aiohttp app that serves the connector routes."""
         app = web.Application()
+        app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._post)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._post)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._put)
@@ -48,10 +51,21 @@ class Connector:
             )
         body = await request.json()
         activity_id = request.match_info.get("activity")
-        self.sent.append(Sent(method, request.match_info["conversation"], activity_id, body, request.headers.get("Authorization")))
-        self._arrived.set()
         new_id = activity_id if method == "PUT" else f"bot-{next(self._ids)}"
+        self.sent.append(Sent(method, request.match_info["conversation"], activity_id, body,
+                              request.headers.get("Authorization"), new_id))
+        self._arrived.set()
         return web.json_response({"id": new_id}, status=200 if method == "PUT" else 201)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        """Create a 1:1 conversation, as the bot does before writing to someone personally."""
+        body = await request.json()
+        members = body.get("members") or []
+        if body.get("isGroup") or len(members) != 1 or not members[0].get("id"):
+            return web.json_response({"error": {"code": "BadArgument", "message": "one member needed"}}, status=400)
+        conversation_id = f"a:1to1-{members[0]['id']}"
+        self.created.append(body)
+        return web.json_response({"id": conversation_id, "activityId": None, "serviceUrl": self.url}, status=201)
 
     async def _post(self, request: web.Request) -> web.Response:
         return await self._record(request, "POST")
@@ -62,6 +76,11 @@ class Connector:
     def messages(self) -> list[dict]:
         """Every activity body the bot posted, in order."""
         return [s.body for s in self.sent if s.method == "POST"]
+
+    def texts(self, conversation_prefix: str = "") -> list[str]:
+        """The text of every message posted, optionally only to conversations starting with a prefix."""
+        return [s.body.get("text") or "" for s in self.sent
+                if s.method == "POST" and s.conversation_id.startswith(conversation_prefix)]
 
     def cards(self) -> list[dict]:
         """Every Adaptive Card the bot posted."""
@@ -85,3 +104,16 @@ class Connector:
             except asyncio.TimeoutError:
                 pass
         return self.sent
+
+    async def wait_until(self, predicate, timeout: float = 10.0, what: str = "condition") -> None:
+        """Wait until predicate(self) holds, checking as sends arrive."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate(self):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what}; texts so far: {self.texts()}")
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.2))
+            except asyncio.TimeoutError:
+                pass

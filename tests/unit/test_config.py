@@ -70,3 +70,27 @@ def test_invalid_settings_name_the_variable(env, variable):
     assert raised.value.variable == variable
     assert str(raised.value).startswith(f"{variable}: ")
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "extra, variable",
+    [
+        pytest.param({"JIRA_BASE_URL": "https://x.atlassian.net"}, "JIRA_EMAIL", id="jira-half-configured"),
+        pytest.param({"JIRA_BASE_URL": "http://jira.example", "JIRA_EMAIL": "a@b.c", "JIRA_API_TOKEN": "t"}, "JIRA_BASE_URL", id="jira-plain-http"),
+        pytest.param({"JIRA_BASE_URL": "https://x", "JIRA_EMAIL": "bot", "JIRA_API_TOKEN": "t"}, "JIRA_EMAIL", id="jira-email-not-email"),
+        pytest.param({"FIRST_RESPONSE_TARGET_SECONDS": "600", "LEAD_ESCALATION_SECONDS": "300"}, "LEAD_ESCALATION_SECONDS", id="leads-before-pair"),
+        pytest.param({"FIRST_RESPONSE_TARGET_SECONDS": "0"}, "FIRST_RESPONSE_TARGET_SECONDS", id="zero-target"),
+    ],
+)
+def test_invalid_request_settings_name_the_variable(extra, variable):
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**TABLES, "ALLOW_UNAUTHENTICATED": "true", **extra})
+    assert raised.value.variable == variable
+
+
+def test_jira_on_loopback_may_use_http_and_the_token_stays_hidden():
+    settings = load_settings({**TABLES, "ALLOW_UNAUTHENTICATED": "true", "JIRA_BASE_URL": "http://127.0.0.1:8080/",
+                              "JIRA_EMAIL": "bot@x.example", "JIRA_API_TOKEN": "tok3n"})
+    assert settings.jira_base_url == "http://127.0.0.1:8080"
+    assert "tok3n" not in repr(settings)
+    assert (settings.first_response_target_seconds, settings.lead_escalation_seconds) == (300, 600)

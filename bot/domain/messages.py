@@ -1,4 +1,4 @@
-"""What a handler answers: plain values that the Teams layer turns into activities."""
+"""What the bot says: plain values that the Teams layer turns into activities."""
 
 from __future__ import annotations
 

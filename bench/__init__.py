@@ -1,0 +1,1 @@
+"""Benchmarks for the support bot; see bench/README.md."""

@@ -1,0 +1,66 @@
+"""Triage card clicks: claim, an outcome, or the four-eyes decision on a database override."""
+
+from __future__ import annotations
+
+from cards.verbs import Verb
+
+from ..domain.errors import DomainError
+from ..domain.requests import Outcome, Person
+from ..services.requests import ActionOutcome
+from .actions import ActionRequest, ActionResult, actions
+from .router import Caller
+
+
+def person(caller: Caller) -> Person:
+    """The clicking user as a domain person."""
+    return Person(caller.aad_object_id, caller.name, caller.teams_id)
+
+
+def _revision(data: dict) -> int | None:
+    try:
+        return int(data["rev"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _request_id(data: dict) -> str:
+    value = data.get("request")
+    if not isinstance(value, str) or not value:
+        raise DomainError("This card is out of date. Ask me again for a fresh one.")
+    return value
+
+
+def _result(outcome: ActionOutcome) -> ActionResult:
+    return ActionResult(card=outcome.card, note=outcome.note, replies=outcome.replies, update_in_place=outcome.changed)
+
+
+@actions.verb(Verb.CLAIM)
+async def claim(request: ActionRequest) -> ActionResult:
+    """I'm on it."""
+    desk = request.services.desk
+    return _result(await desk.claim(_request_id(request.data), _revision(request.data), person(request.caller)))
+
+
+@actions.verb(Verb.TRIAGE)
+async def triage(request: ActionRequest) -> ActionResult:
+    """One of the outcome forms was submitted."""
+    try:
+        outcome = Outcome(request.data.get("outcome"))
+    except ValueError:
+        raise DomainError("This card is out of date. Ask me again for a fresh one.") from None
+    desk = request.services.desk
+    return _result(await desk.triage(_request_id(request.data), _revision(request.data), person(request.caller), outcome, request.data))
+
+
+@actions.verb(Verb.DB_CONFIRM)
+async def db_confirm(request: ActionRequest) -> ActionResult:
+    """The second person confirms a database override."""
+    desk = request.services.desk
+    return _result(await desk.confirm_override(_request_id(request.data), _revision(request.data), person(request.caller)))
+
+
+@actions.verb(Verb.DB_REFUSE)
+async def db_refuse(request: ActionRequest) -> ActionResult:
+    """A pending database override is refused."""
+    desk = request.services.desk
+    return _result(await desk.refuse_override(_request_id(request.data), _revision(request.data), person(request.caller)))

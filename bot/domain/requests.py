@@ -1,0 +1,244 @@
+"""Support requests from #backend: the first-response clock, claims, triage outcomes and the record kept."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from .errors import DomainError
+
+
+class Outcome(str, enum.Enum):
+    """How a request was triaged; one button each on the triage card."""
+
+    BUG = "bug"
+    EXCEPTION = "exception"
+    QUESTION = "question"
+    TRAINING = "training"
+    DOCUMENTED = "documented"
+    NOT_OURS = "not_ours"
+    SELF_SERVICE = "self_service"
+    ADMIN_PANEL = "admin_panel"
+    DB_OVERRIDE = "db_override"
+
+    @property
+    def label(self) -> str:
+        """The button title."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Outcome.BUG: "Bug → Jira",
+    Outcome.EXCEPTION: "Exception",
+    Outcome.QUESTION: "Quick question",
+    Outcome.TRAINING: "Training gap",
+    Outcome.DOCUMENTED: "Documented",
+    Outcome.NOT_OURS: "Not our system",
+    Outcome.SELF_SERVICE: "Self-service data",
+    Outcome.ADMIN_PANEL: "Admin panel",
+    Outcome.DB_OVERRIDE: "DB override",
+}
+
+
+class TicketState(str, enum.Enum):
+    """Where the Jira ticket of a bug stands."""
+
+    NONE = "none"
+    PENDING = "pending"
+    CREATED = "created"
+    FAILED = "failed"
+
+
+class DbDecision(str, enum.Enum):
+    """The decision on a manual database override."""
+
+    REFUSED = "refused"
+    AWAITING_SECOND = "awaiting_second"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in a conversation: Entra object id, display name, and Teams id where known."""
+
+    aad_object_id: str
+    name: str
+    teams_id: str = ""
+
+    @property
+    def mention_id(self) -> str:
+        """The id Teams accepts in a mention: the Teams id, else the Entra object id."""
+        return self.teams_id or self.aad_object_id
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to post proactively: the connector, the conversation (a thread, a channel or a chat), the tenant."""
+
+    service_url: str
+    conversation_id: str
+    tenant_id: str = ""
+    channel_id: str = ""
+
+
+class AlreadyClaimed(DomainError):
+    """Someone else claimed the request first."""
+
+
+class AlreadyTriaged(DomainError):
+    """The request already has an outcome."""
+
+
+class NotAllowed(DomainError):
+    """The person may not do this."""
+
+
+@dataclass(frozen=True)
+class SupportRequest:
+    """One request in #backend and everything that happened to it."""
+
+    id: str
+    address: Address
+    requester: Person
+    text: str
+    received_at: datetime
+    target_at: datetime
+    in_hours: bool
+    acked_at: datetime | None = None
+    card_id: str = ""
+    claimed_by: Person | None = None
+    claimed_at: datetime | None = None
+    first_response_by: Person | None = None
+    first_response_at: datetime | None = None
+    outcome: Outcome | None = None
+    outcome_by: Person | None = None
+    outcome_at: datetime | None = None
+    detail: dict = field(default_factory=dict)
+    ticket: TicketState = TicketState.NONE
+    ticket_key: str = ""
+    ticket_url: str = ""
+    resolved_at: datetime | None = None
+    escalations: int = 0
+    revision: int = 0
+
+    @property
+    def clock_running(self) -> bool:
+        """True until someone from support responds."""
+        return self.first_response_at is None
+
+    @property
+    def response_seconds(self) -> float | None:
+        """Seconds from arrival to the first human response."""
+        if self.first_response_at is None:
+            return None
+        return max((self.first_response_at - self.received_at).total_seconds(), 0.0)
+
+    def _changed(self, **changes) -> "SupportRequest":
+        return replace(self, revision=self.revision + 1, **changes)
+
+    def _clock_stopped(self, who: Person, at: datetime) -> dict:
+        return {"first_response_by": who, "first_response_at": at} if self.clock_running else {}
+
+    def responded(self, who: Person, at: datetime) -> "SupportRequest":
+        """Stop the clock (a claim, a triage, or a reply in the thread); later responses change nothing."""
+        stopped = self._clock_stopped(who, at)
+        return self._changed(**stopped) if stopped else self
+
+    def claim(self, who: Person, at: datetime) -> "SupportRequest":
+        """Take the request; a second click by the same person changes nothing."""
+        if self.claimed_by is not None:
+            if self.claimed_by.aad_object_id == who.aad_object_id:
+                return self
+            raise AlreadyClaimed(f"{self.claimed_by.name} is already on it.")
+        return self._changed(claimed_by=who, claimed_at=at, **self._clock_stopped(who, at))
+
+    def triage(self, outcome: Outcome, who: Person, at: datetime, detail: dict, resolved: bool = True) -> "SupportRequest":
+        """Record an outcome; it also stops the clock, and claims the request for whoever triaged."""
+        if self.outcome is not None:
+            by = self.outcome_by.name if self.outcome_by else "Someone"
+            raise AlreadyTriaged(f"{by} already triaged this as {self.outcome.label}.")
+        return self._changed(
+            claimed_by=self.claimed_by or who,
+            claimed_at=self.claimed_at or at,
+            outcome=outcome,
+            outcome_by=who,
+            outcome_at=at,
+            detail=dict(detail),
+            resolved_at=at if resolved else None,
+            **self._clock_stopped(who, at),
+        )
+
+    def ticket_pending(self) -> "SupportRequest":
+        """The Jira ticket is being created."""
+        return self._changed(ticket=TicketState.PENDING)
+
+    def ticket_created(self, key: str, url: str, at: datetime) -> "SupportRequest":
+        """The Jira ticket exists; the request is resolved."""
+        return self._changed(ticket=TicketState.CREATED, ticket_key=key, ticket_url=url, resolved_at=self.resolved_at or at)
+
+    def ticket_failed(self, reason: str) -> "SupportRequest":
+        """Jira refused the ticket for good."""
+        return self._changed(ticket=TicketState.FAILED, detail={**self.detail, "ticket_error": reason})
+
+    def escalated(self, level: int) -> "SupportRequest":
+        """Record that an escalation level was sent."""
+        return self._changed(escalations=max(self.escalations, level))
+
+    def needs_escalation(self, level: int) -> bool:
+        """True when the clock still runs and this level was not sent yet."""
+        return self.clock_running and self.escalations < level
+
+    def with_card(self, card_id: str) -> "SupportRequest":
+        """Remember the triage card's activity id, for updates in place."""
+        return replace(self, card_id=card_id)
+
+    def acknowledged(self, at: datetime) -> "SupportRequest":
+        """Record when the acknowledgement went out."""
+        return replace(self, acked_at=at)
+
+
+@dataclass(frozen=True)
+class DbRisk:
+    """The risk form of a manual database override."""
+
+    data: str
+    rows: str
+    reversible: str
+    restartable: str
+    difficulty: str
+    risk: str
+    reasons: str = ""
+
+    def suggestion(self) -> str:
+        """What the bot suggests instead of touching the database."""
+        if self.restartable in ("yes", "unknown"):
+            return "Restart or recreate the affected job or object instead of editing the database."
+        return "Look for a way through the admin panel or a data fix in code review before a manual edit."
+
+
+def db_proposal(risk: DbRisk, approve: bool) -> DbDecision:
+    """Refuse by default; asking to approve only opens a four-eyes confirmation."""
+    return DbDecision.AWAITING_SECOND if approve else DbDecision.REFUSED
+
+
+def confirm_db(request: SupportRequest, who: Person, has_production_access: bool, at: datetime) -> SupportRequest:
+    """The second pair of eyes approves: someone else than the proposer, with production access."""
+    detail = request.detail
+    if request.outcome is not Outcome.DB_OVERRIDE or detail.get("decision") != DbDecision.AWAITING_SECOND.value:
+        raise AlreadyTriaged("This override is not waiting for a confirmation.")
+    if detail.get("proposed_by") == who.aad_object_id:
+        raise NotAllowed("Approval needs a second person; you proposed it.")
+    if not has_production_access:
+        raise NotAllowed("Only someone with production access can confirm a database override.")
+    new_detail = {**detail, "decision": DbDecision.APPROVED.value, "confirmed_by": who.aad_object_id, "confirmed_by_name": who.name, "confirmed_at": at.isoformat()}
+    return request._changed(detail=new_detail, resolved_at=at)
+
+
+def refuse_db(request: SupportRequest, who: Person, at: datetime) -> SupportRequest:
+    """Anyone allowed may turn a pending approval into a refusal."""
+    detail = request.detail
+    if request.outcome is not Outcome.DB_OVERRIDE or detail.get("decision") != DbDecision.AWAITING_SECOND.value:
+        raise AlreadyTriaged("This override is not waiting for a confirmation.")
+    new_detail = {**detail, "decision": DbDecision.REFUSED.value, "refused_by": who.aad_object_id, "refused_by_name": who.name}
+    return request._changed(detail=new_detail, resolved_at=at)

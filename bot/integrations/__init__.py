@@ -1,0 +1,1 @@
+"""Outside systems, one module each, behind small interfaces."""

@@ -1,0 +1,368 @@
+"""The #backend desk: open a request, page the pair, watch the first-response clock, claim and triage."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from cards.request import request_card
+
+from ..domain.errors import AlreadyExists, ConcurrencyError, DomainError
+from ..domain.iteration import IterationPolicy
+from ..domain.jobs import Job, RetryLater
+from ..domain.messages import Card, Mention, Reply, Text
+from ..domain.requests import (
+    Address,
+    AlreadyClaimed,
+    AlreadyTriaged,
+    NotAllowed,
+    Outcome,
+    Person,
+    SupportRequest,
+    confirm_db,
+    refuse_db,
+)
+from ..domain.rotation import may_handle_requests
+from ..integrations.jira import JiraRejected, JiraUnavailable, adf_document
+from .catalogue import Catalogue
+from .jobs import JobRunner, PreparedJob
+from .ports import MemberRepository, Messenger, RequestRepository, WeekRepository
+from .support import SupportStatus, support_status
+from .triage import TriageResult, decide
+
+log = logging.getLogger(__name__)
+NOT_ALLOWED = "Only the current support pair, the fallback and the leads can do that."
+
+
+@dataclass(frozen=True)
+class Timings:
+    """When the first-response clock escalates, in working seconds after arrival."""
+
+    target_seconds: int = 300
+    lead_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What a click on the triage card gets: the card as it now is, a note for the clicker, thread replies."""
+
+    card: dict
+    note: str = ""
+    replies: list[Reply] = field(default_factory=list)
+    changed: bool = False
+
+
+def thread_link(address: Address, message_id: str) -> str:
+    """A Teams deep link to the request's thread."""
+    channel = address.channel_id or address.conversation_id.split(";")[0]
+    return (f"https://teams.microsoft.com/l/message/{quote(channel, safe='')}/{message_id}"
+            f"?tenantId={address.tenant_id}&parentMessageId={message_id}")
+
+
+def _mention(person: Person) -> Mention:
+    return Mention(person.mention_id, person.name)
+
+
+def _member_person(status: SupportStatus, aad: str) -> Person:
+    return Person(aad, status.name(aad))
+
+
+class RequestDesk:
+    """Use cases of the #backend flow; Teams, Table Storage and Jira stay behind ports."""
+
+    def __init__(self, *, requests: RequestRepository, members: MemberRepository, weeks: WeekRepository,
+                 jobs: JobRunner, messenger: Messenger, catalogue: Catalogue, policy: IterationPolicy, tz: ZoneInfo,
+                 clock: Callable[[], datetime], timings: Timings, tickets=None, ticket_retry_seconds: float = 60.0) -> None:
+        self._requests = requests
+        self._members = members
+        self._weeks = weeks
+        self._jobs = jobs
+        self._messenger = messenger
+        self.catalogue = catalogue
+        self._policy = policy
+        self._tz = tz
+        self._clock = clock
+        self._timings = timings
+        self._tickets = tickets
+        self._ticket_retry = ticket_retry_seconds
+        jobs.handles("request.page")(self._page)
+        jobs.handles("request.escalate")(self._escalate)
+        jobs.handles("request.direct")(self._direct)
+        jobs.handles("request.ticket")(self._file_ticket)
+
+    # ------------------------------------------------------------------ arrival
+
+    def ack(self, request: SupportRequest) -> Text:
+        """The acknowledgement: thanks by mention, paged, and the target as a clock time."""
+        who = _mention(request.requester)
+        target = request.target_at.astimezone(self._tz)
+        minutes = round(self._timings.target_seconds / 60)
+        if request.in_hours:
+            return Text(f"Thanks {who.tag}! I've paged the support pair. First response target: **{target:%H:%M}** "
+                        f"({minutes} min).", (who,))
+        return Text(f"Thanks {who.tag}! It's outside working hours ({self.catalogue.calendar.describe()}), so the "
+                    f"support pair may not answer right away, but I've paged them anyway. First response target: "
+                    f"**{target:%a %H:%M}**.", (who,))
+
+    async def open(self, *, message_id: str, address: Address, requester: Person, text: str,
+                   received_at: datetime) -> tuple[SupportRequest, PreparedJob] | None:
+        """Record a new request and prepare its paging (two storage round trips); None for a redelivery."""
+        calendar = self.catalogue.calendar
+        request = SupportRequest(
+            id=message_id, address=address, requester=requester, text=text, received_at=received_at,
+            target_at=calendar.add_working_seconds(received_at, self._timings.target_seconds),
+            in_hours=calendar.is_working_time(received_at),
+        )
+        try:
+            await self._requests.add(request)
+        except AlreadyExists:
+            return None
+        prepared = await self._jobs.prepare(Job(f"page|{request.id}", "request.page", received_at, {"request": request.id}))
+        if prepared is None:
+            return None
+        return request, prepared
+
+    async def _status(self) -> SupportStatus:
+        return await support_status(self._clock(), self._tz, self._policy, self._members, self._weeks)
+
+    def page_message(self, request: SupportRequest, status: SupportStatus) -> Text:
+        """Mention whoever is on duty today (the fallback when covering), the observer as observer, or the leads."""
+        if status.week is None:
+            leads = [Mention(m.aad_object_id, m.display_name) for m in status.leads()]
+            names = " ".join(m.tag for m in leads) or "leads"
+            return Text(f"Nobody is on the support rotation right now, so I'm paging the leads: {names}. "
+                        f"Please pick this up for {request.requester.name}.", tuple(leads))
+        duty = status.today
+        on_duty = list(duty.on_duty) if duty and duty.on_duty else list(status.week.pair)
+        mentions = [Mention(aad, status.name(aad)) for aad in on_duty]
+        text = "Support pair: " + " ".join(m.tag for m in mentions) + ", a new request is waiting."
+        if duty and duty.fallback_covering:
+            text += f" ({status.name(status.week.fallback)} covers today as fallback.)"
+        if duty and duty.observer:
+            observer = Mention(duty.observer, status.name(duty.observer))
+            mentions.append(observer)
+            text += f" Observing: {observer.tag}."
+        return Text(text, tuple(mentions))
+
+    def card(self, request: SupportRequest) -> dict:
+        """The triage card for a request as it is now."""
+        return request_card(request, self.catalogue, self._tz, thread_link(request.address, request.id))
+
+    async def _page(self, job: Job) -> None:
+        stored = await self._requests.get(job.payload["request"])
+        if stored is None or stored.value.card_id:
+            return  # gone, or paged already by an earlier attempt
+        request = stored.value
+        status = await self._status()
+        await self._messenger.post(request.address, self.page_message(request, status))
+        card_id = await self._messenger.post(request.address, Card(self.card(request), summary="Support request"))
+        acked = job.payload.get("acked_at")
+        await self._change(request.id, lambda r: r.with_card(card_id).acknowledged(datetime.fromisoformat(acked)) if acked else r.with_card(card_id))
+        calendar = self.catalogue.calendar
+        lead_at = calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
+        await self._jobs.enqueue(Job(f"escalate|{request.id}|1", "request.escalate", request.target_at, {"request": request.id, "level": 1}))
+        await self._jobs.enqueue(Job(f"escalate|{request.id}|2", "request.escalate", lead_at, {"request": request.id, "level": 2}))
+        if status.week:
+            link = thread_link(request.address, request.id)
+            note = Text(f"New #backend request from {request.requester.name}:\n\n> {request.text[:500]}\n\n[Open the thread]({link})")
+            for aad in status.week.pair:
+                person = _member_person(status, aad)
+                await self._jobs.enqueue(Job(f"direct|{request.id}|{aad}", "request.direct", self._clock(),
+                                             {"person": [person.aad_object_id, person.name], "text": note.text,
+                                              "via": [request.address.service_url, request.address.tenant_id]}))
+
+    async def _direct(self, job: Job) -> None:
+        aad, name = job.payload["person"]
+        service_url, tenant = job.payload["via"]
+        try:
+            await self._messenger.direct(Person(aad, name), Text(job.payload["text"]), Address(service_url, "", tenant))
+        except RetryLater:
+            raise
+        except DomainError as err:
+            log.warning("could not write 1:1 to %s: %s", name, err)
+
+    # ------------------------------------------------------------------ the clock
+
+    async def _escalate(self, job: Job) -> None:
+        level = int(job.payload["level"])
+        stored = await self._requests.get(job.payload["request"])
+        if stored is None or not stored.value.needs_escalation(level):
+            return
+        request = stored.value
+        status = await self._status()
+        minutes = round((self._timings.target_seconds if level == 1 else self._timings.lead_seconds) / 60)
+        if level == 1 and status.week:
+            duty = status.today
+            people = list(duty.on_duty) if duty and duty.on_duty else list(status.week.pair)
+            if status.week.fallback and status.week.fallback not in people:
+                people.append(status.week.fallback)
+            mentions = tuple(Mention(aad, status.name(aad)) for aad in people)
+            text = f"⏰ {minutes} min and no response yet to {request.requester.name}'s request. " + " ".join(m.tag for m in mentions) + ", please take a look."
+        else:
+            mentions = tuple(Mention(m.aad_object_id, m.display_name) for m in status.leads())
+            text = f"🚨 {minutes} min without a first response. " + (" ".join(m.tag for m in mentions) or "Leads") + ", please find someone for this request."
+        await self._messenger.post(request.address, Text(text, mentions))
+        updated = await self._change(request.id, lambda r: r.escalated(level))
+        await self._refresh_card(updated)
+
+    async def _refresh_card(self, request: SupportRequest) -> None:
+        if request.card_id:
+            try:
+                await self._messenger.update(request.address, request.card_id, self.card(request))
+            except DomainError as err:
+                log.warning("could not update the card of %s: %s", request.id, err)
+
+    async def _change(self, request_id: str, change: Callable[[SupportRequest], SupportRequest]) -> SupportRequest:
+        """Read, change and write back with the ETag; on a race, read again and re-apply."""
+        for _ in range(8):
+            stored = await self._requests.get(request_id)
+            if stored is None:
+                raise DomainError("That request no longer exists.")
+            updated = change(stored.value)
+            if updated == stored.value:
+                return updated
+            try:
+                await self._requests.replace(updated, stored.etag)
+                return updated
+            except ConcurrencyError:
+                continue
+        raise ConcurrencyError("The request kept changing; please try again.")
+
+    # ------------------------------------------------------------------ people acting
+
+    async def _allowed(self, who: Person) -> SupportStatus:
+        status = await self._status()
+        if not may_handle_requests(who.aad_object_id, status.week, status.members):
+            raise NotAllowed(NOT_ALLOWED)
+        return status
+
+    async def _act(self, request_id: str, revision: int | None, who: Person,
+                   change: Callable[[SupportRequest], SupportRequest]) -> tuple[SupportRequest, bool, str]:
+        """Apply a change if the card was current; (request now, changed?, note).
+
+        A write that loses a race reads again: if someone else changed what the card shows, the card is
+        outdated and its current state wins; bookkeeping writes (the card id) keep the revision.
+        """
+        for _ in range(8):
+            stored = await self._requests.get(request_id)
+            if stored is None:
+                raise DomainError("I can't find that request any more.")
+            current = stored.value
+            if revision is not None and revision != current.revision:
+                winner = f"{current.claimed_by.name} is on it." if current.claimed_by else ""
+                return current, False, winner or "This card was out of date; here is the current state."
+            try:
+                updated = change(current)
+            except (AlreadyClaimed, AlreadyTriaged) as err:
+                return current, False, str(err)
+            if updated == current:
+                return current, False, ""
+            try:
+                await self._requests.replace(updated, stored.etag)
+            except ConcurrencyError:
+                continue
+            return updated, True, ""
+        raise ConcurrencyError("The request kept changing; please try again.")
+
+    async def claim(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
+        """I'm on it: exactly one claim wins; the others see who won."""
+        await self._allowed(who)
+        request, changed, note = await self._act(request_id, revision, who, lambda r: r.claim(who, self._clock()))
+        replies = [Text(f"{_mention(who).tag} is on it.", (_mention(who),))] if changed else []
+        return ActionOutcome(self.card(request), note, replies, changed)
+
+    async def triage(self, request_id: str, revision: int | None, who: Person, outcome: Outcome, inputs: dict) -> ActionOutcome:
+        """Record an outcome from the card's form and post what it says."""
+        await self._allowed(who)
+        now = self._clock()
+        decided: list[TriageResult] = []
+
+        def change(r: SupportRequest) -> SupportRequest:
+            # Decided only once the card is known to be current, so stale forms are never validated.
+            result = decide(outcome, r, inputs, self.catalogue, who)
+            decided[:] = [result]
+            triaged = r.triage(outcome, who, now, result.detail, resolved=result.resolved)
+            if result.file_ticket and self._tickets is not None:
+                return triaged.ticket_pending()
+            return triaged
+
+        request, changed, note = await self._act(request_id, revision, who, change)
+        if not changed:
+            return ActionOutcome(self.card(request), note)
+        result = decided[0]
+        for person, reply in result.direct:
+            await self._jobs.enqueue(Job(f"direct|{request.id}|{person.aad_object_id}|{outcome.value}", "request.direct", now,
+                                         {"person": [person.aad_object_id, person.name], "text": reply.text,
+                                          "via": [request.address.service_url, request.address.tenant_id]}))
+        replies = list(result.replies)
+        if result.file_ticket:
+            if self._tickets is None:
+                replies.append(Text("Jira is not configured here, so no ticket was filed; please file it by hand."))
+            else:
+                await self._jobs.enqueue(Job(f"ticket|{request.id}", "request.ticket", now, {"request": request.id}))
+        return ActionOutcome(self.card(request), "", replies, True)
+
+    async def confirm_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
+        """The four-eyes confirmation of a database override."""
+        status = await self._allowed(who)
+        member = status.members.get(who.aad_object_id)
+        has_production = bool(member and member.production_access)
+        # NotAllowed propagates: the clicker gets a private note and the card stays as it was.
+        request, changed, note = await self._act(request_id, revision, who, lambda r: confirm_db(r, who, has_production, self._clock()))
+        replies = [Text(f"{who.name} confirmed the database override as the second person. Record kept on the card.")] if changed else []
+        return ActionOutcome(self.card(request), note, replies, changed)
+
+    async def refuse_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
+        """Turn a pending override approval into a refusal."""
+        await self._allowed(who)
+        request, changed, note = await self._act(request_id, revision, who, lambda r: refuse_db(r, who, self._clock()))
+        replies = [Text(f"{who.name} refused the database override. {request.detail.get('suggestion', '')}")] if changed else []
+        return ActionOutcome(self.card(request), note, replies, changed)
+
+    async def thread_reply(self, request_id: str, who: Person, at: datetime) -> bool:
+        """A reply in the thread by someone from support stops the clock; True when it did."""
+        stored = await self._requests.get(request_id)
+        if stored is None or not stored.value.clock_running:
+            return False
+        status = await self._status()
+        if not may_handle_requests(who.aad_object_id, status.week, status.members):
+            return False
+        updated = await self._change(request_id, lambda r: r.responded(who, at))
+        await self._refresh_card(updated)
+        return True
+
+    # ------------------------------------------------------------------ Jira
+
+    async def _file_ticket(self, job: Job) -> None:
+        stored = await self._requests.get(job.payload["request"])
+        if stored is None or stored.value.ticket_key:
+            return
+        request = stored.value
+        link = thread_link(request.address, request.id)
+        description = adf_document([
+            request.detail.get("description") or request.text,
+            [("Reported by ", None), (request.requester.name, None), (" in #backend: ", None), ("open the thread", link)],
+            f"Verified by {request.outcome_by.name if request.outcome_by else 'support'}.",
+        ])
+        try:
+            ticket = await self._tickets.create_once(
+                self.catalogue.jira_project, self.catalogue.jira_issue_type,
+                request.detail.get("summary") or request.text[:120], description, f"supportbot-{request.id}",
+            )
+        except JiraUnavailable as err:
+            # A lost answer may still have created the ticket, and Jira's search lags behind writes:
+            # wait long enough that the next attempt finds it instead of filing a second one.
+            raise RetryLater(str(err), max(err.retry_after or 0.0, self._ticket_retry)) from err
+        except JiraRejected as err:
+            updated = await self._change(request.id, lambda r: r.ticket_failed(str(err)))
+            await self._messenger.post(request.address, Text(f"Jira refused the ticket: {err}. Please file it by hand."))
+            await self._refresh_card(updated)
+            return
+        updated = await self._change(request.id, lambda r: r.ticket_created(ticket.key, ticket.url, self._clock()))
+        who = _mention(request.requester)
+        await self._messenger.post(request.address, Text(f"{who.tag} filed as [{ticket.key}]({ticket.url}) for the Edge team.", (who,)))
+        await self._refresh_card(updated)

@@ -1,0 +1,97 @@
+"""Support requests in Table Storage: one row per request, keyed by the thread's root message id."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from ..domain.requests import Address, Outcome, Person, SupportRequest, TicketState
+from ..domain.versioned import Stored
+from .tables import EntityTable, TableStore, key, unkey
+
+_PARTITION = "request"
+
+
+def _person(person: Person | None) -> str:
+    return json.dumps([person.aad_object_id, person.name, person.teams_id]) if person else ""
+
+
+def _unperson(raw: str | None) -> Person | None:
+    return Person(*json.loads(raw)) if raw else None
+
+
+def _time(value: datetime | None) -> str:
+    # Always UTC, so that stored strings sort and compare as instants.
+    return value.astimezone(timezone.utc).isoformat() if value else ""
+
+
+def _untime(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def _to_entity(request: SupportRequest) -> dict:
+    a = request.address
+    return {
+        "PartitionKey": _PARTITION,
+        "RowKey": key(request.id),
+        "ServiceUrl": a.service_url, "ConversationId": a.conversation_id, "TenantId": a.tenant_id, "ChannelId": a.channel_id,
+        "Requester": _person(request.requester),
+        "Text": request.text,
+        "ReceivedAt": _time(request.received_at), "TargetAt": _time(request.target_at), "InHours": request.in_hours,
+        "AckedAt": _time(request.acked_at), "CardId": request.card_id,
+        "ClaimedBy": _person(request.claimed_by), "ClaimedAt": _time(request.claimed_at),
+        "FirstResponseBy": _person(request.first_response_by), "FirstResponseAt": _time(request.first_response_at),
+        "Outcome": request.outcome.value if request.outcome else "",
+        "OutcomeBy": _person(request.outcome_by), "OutcomeAt": _time(request.outcome_at),
+        "Detail": json.dumps(request.detail, ensure_ascii=False),
+        "Ticket": request.ticket.value, "TicketKey": request.ticket_key, "TicketUrl": request.ticket_url,
+        "ResolvedAt": _time(request.resolved_at),
+        "Escalations": request.escalations, "Revision": request.revision,
+    }
+
+
+def _from_entity(e: dict) -> Stored[SupportRequest]:
+    request = SupportRequest(
+        id=unkey(e["RowKey"]),
+        address=Address(e["ServiceUrl"], e["ConversationId"], e.get("TenantId", ""), e.get("ChannelId", "")),
+        requester=_unperson(e["Requester"]),
+        text=e.get("Text", ""),
+        received_at=_untime(e["ReceivedAt"]), target_at=_untime(e["TargetAt"]), in_hours=bool(e.get("InHours")),
+        acked_at=_untime(e.get("AckedAt")), card_id=e.get("CardId", ""),
+        claimed_by=_unperson(e.get("ClaimedBy")), claimed_at=_untime(e.get("ClaimedAt")),
+        first_response_by=_unperson(e.get("FirstResponseBy")), first_response_at=_untime(e.get("FirstResponseAt")),
+        outcome=Outcome(e["Outcome"]) if e.get("Outcome") else None,
+        outcome_by=_unperson(e.get("OutcomeBy")), outcome_at=_untime(e.get("OutcomeAt")),
+        detail=json.loads(e.get("Detail") or "{}"),
+        ticket=TicketState(e.get("Ticket") or "none"), ticket_key=e.get("TicketKey", ""), ticket_url=e.get("TicketUrl", ""),
+        resolved_at=_untime(e.get("ResolvedAt")),
+        escalations=int(e.get("Escalations", 0)), revision=int(e.get("Revision", 0)),
+    )
+    return Stored(request, e.metadata["etag"])
+
+
+class TableRequestRepository:
+    """Support requests, in Table Storage."""
+
+    def __init__(self, store: TableStore) -> None:
+        self._table = EntityTable(store, "Requests")
+
+    async def add(self, request: SupportRequest) -> str:
+        """Record a new request; AlreadyExists when Teams delivered the same message twice."""
+        return await self._table.create(_to_entity(request))
+
+    async def get(self, request_id: str) -> Stored[SupportRequest] | None:
+        """One request, or None."""
+        entity = await self._table.get(_PARTITION, request_id)
+        return _from_entity(entity) if entity else None
+
+    async def replace(self, request: SupportRequest, etag: str) -> str:
+        """Change a request read with this ETag; ConcurrencyError if it changed meanwhile."""
+        return await self._table.replace(_to_entity(request), etag)
+
+    async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]:
+        """Requests that arrived in a time window, oldest first (for reports)."""
+        rows = self._table.query(
+            "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b", p=_PARTITION, a=_time(first), b=_time(last)
+        )
+        return sorted([_from_entity(e).value async for e in rows], key=lambda r: r.received_at)

@@ -1,0 +1,167 @@
+"""The triage card of a #backend request: claim, one button per outcome, and the record of what happened."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.requests import DbDecision, Outcome, SupportRequest, TicketState
+from bot.services.catalogue import Catalogue
+
+from .common import card, execute, facts, heading, text
+from .verbs import Verb
+
+MAX_REQUEST_TEXT = 1500
+
+
+def _clock(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%H:%M")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _data(request: SupportRequest, **extra) -> dict:
+    # The revision lets the handler spot clicks on an outdated card.
+    return {"request": request.id, "rev": request.revision, **extra}
+
+
+def _input(id_: str, label: str, value: str = "", multiline: bool = False, required: bool = False, placeholder: str = "") -> dict:
+    element = {"type": "Input.Text", "id": id_, "label": label, "isMultiline": multiline, "isRequired": required}
+    if value:
+        element["value"] = value
+    if placeholder:
+        element["placeholder"] = placeholder
+    if required:
+        element["errorMessage"] = f"{label} is required"
+    return element
+
+
+def _choices(id_: str, label: str, options: list[tuple[str, str]], value: str = "", required: bool = False) -> dict:
+    element = {
+        "type": "Input.ChoiceSet", "id": id_, "label": label, "style": "compact", "isRequired": required,
+        "choices": [{"title": title, "value": val} for title, val in options],
+    }
+    if value:
+        element["value"] = value
+    if required:
+        element["errorMessage"] = f"{label} is required"
+    return element
+
+
+def _form(request: SupportRequest, outcome: Outcome, body: list[dict], submit: str) -> dict:
+    return {
+        "type": "Action.ShowCard",
+        "title": outcome.label,
+        "card": {
+            "type": "AdaptiveCard",
+            "body": body,
+            "actions": [execute(submit, Verb.TRIAGE, _data(request, outcome=outcome.value))],
+        },
+    }
+
+
+def _bug_form(request: SupportRequest, tz: ZoneInfo, thread_link: str) -> list[dict]:
+    summary = " ".join(request.text.split())[:120]
+    description = (
+        f"Reported by {request.requester.name} in #backend at "
+        f"{request.received_at.astimezone(tz):%Y-%m-%d %H:%M %Z}.\nThread: {thread_link}\n\n{request.text[:3000]}"
+    )
+    return [_input("bug_summary", "Summary", summary, required=True), _input("bug_description", "Description", description, multiline=True)]
+
+
+def _db_form() -> list[dict]:
+    answers = [("Yes", "yes"), ("No", "no"), ("Don't know", "unknown")]
+    levels = [("Low", "low"), ("Medium", "medium"), ("High", "high")]
+    return [
+        text("The default is to refuse. Restarting or recreating is preferred; the bot never touches a database.", isSubtle=True),
+        _input("db_data", "What data would change?", required=True),
+        _input("db_rows", "How many rows?", required=True, placeholder="e.g. 1, ~200"),
+        _choices("db_reversible", "Is it reversible?", answers, "unknown"),
+        _choices("db_restartable", "Could it be restarted or recreated instead?", answers, "unknown"),
+        _choices("db_difficulty", "Difficulty", levels, "high"),
+        _choices("db_risk", "Risk", levels, "high"),
+        _input("db_reasons", "Reasons", multiline=True),
+        _choices("db_decision", "Decision", [("Refuse (suggest restart/recreate)", "refuse"), ("Approve: needs a second person with production access", "approve")], "refuse"),
+    ]
+
+
+def _indexed(titles: list[str]) -> list[tuple[str, str]]:
+    # Choices carry the catalogue index; the handler maps it back and refuses indexes that vanished.
+    return [(title, str(i)) for i, title in enumerate(titles)]
+
+
+def _outcome_actions(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str) -> list[dict]:
+    return [
+        _form(request, Outcome.BUG, _bug_form(request, tz, thread_link), f"File in {catalogue.jira_project}"),
+        _form(request, Outcome.EXCEPTION, [_input("exception_cause", "Cause", multiline=True, required=True)], "Post the cause"),
+        _form(request, Outcome.QUESTION, [_input("question_answer", "Answer", multiline=True, required=True)], "Post the answer"),
+        _form(request, Outcome.TRAINING, [_input("training_note", "Note for the trainers", multiline=True)], "Tell the trainers"),
+        _form(request, Outcome.DOCUMENTED, [_choices("docs_choice", "Docs page", _indexed([d.title for d in catalogue.docs])), _input("docs_link", "…or paste a link", placeholder="https://")], "Post the link"),
+        _form(request, Outcome.NOT_OURS, [_choices("owner_choice", "Owning team", _indexed([o.name for o in catalogue.owners])), _input("owner_other", "…or type one")], "Redirect"),
+        _form(request, Outcome.SELF_SERVICE, [text(catalogue.self_service or "The configured how-to is posted.", isSubtle=True)], "Post the how-to"),
+        _form(request, Outcome.ADMIN_PANEL, [_choices("admin_choice", "Admin page", _indexed([p.title for p in catalogue.admin_pages]), required=True)], "Post the page"),
+        _form(request, Outcome.DB_OVERRIDE, _db_form(), "Record the decision"),
+    ]
+
+
+def _status_lines(request: SupportRequest, tz: ZoneInfo) -> list[dict]:
+    lines = []
+    if request.claimed_by:
+        lines.append(text(f"🙋 {request.claimed_by.name} is on it (since {_clock(request.claimed_at, tz)})", weight="Bolder"))
+    if request.response_seconds is not None:
+        lines.append(text(f"First response after {_minutes(request.response_seconds)} by {request.first_response_by.name}"))
+    elif request.escalations:
+        lines.append(text(f"No response yet: escalated {'to the leads' if request.escalations > 1 else 'to the pair again'}", color="Attention"))
+    if request.outcome:
+        lines.append(text(f"Outcome: **{request.outcome.label}** by {request.outcome_by.name} at {_clock(request.outcome_at, tz)}"))
+        lines.extend(_outcome_lines(request))
+    if request.resolved_at:
+        lines.append(text(f"✅ Resolved at {_clock(request.resolved_at, tz)}", color="Good"))
+    return lines
+
+
+def _outcome_lines(request: SupportRequest) -> list[dict]:
+    if request.outcome is Outcome.BUG:
+        state = {
+            TicketState.PENDING: "🎫 Ticket pending: Jira will be retried until it answers",
+            TicketState.CREATED: f"🎫 [{request.ticket_key}]({request.ticket_url})",
+            TicketState.FAILED: f"🎫 Jira refused the ticket: {request.detail.get('ticket_error', '')}",
+            TicketState.NONE: "🎫 No ticket (Jira is not configured)",
+        }[request.ticket]
+        return [text(state, color="Attention" if request.ticket is TicketState.FAILED else "Default")]
+    if request.outcome is Outcome.DB_OVERRIDE:
+        d = request.detail
+        decision = DbDecision(d.get("decision", "refused"))
+        pairs = [("Data", d.get("data", "")), ("Rows", d.get("rows", "")), ("Reversible", d.get("reversible", "")),
+                 ("Restart/recreate", d.get("restartable", "")), ("Difficulty", d.get("difficulty", "")),
+                 ("Risk", d.get("risk", "")), ("Decision", decision.value.replace("_", " "))]
+        if d.get("confirmed_by_name"):
+            pairs.append(("Confirmed by", d["confirmed_by_name"]))
+        return [facts(pairs)]
+    return []
+
+
+def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str) -> dict:
+    """The triage card: the request, the requester, its age, and what can be done next."""
+    received = request.received_at.astimezone(tz)
+    body = [
+        heading("Support request"),
+        text(f"{request.requester.name} · received {received:%a %d %b %H:%M} · target {_clock(request.target_at, tz)}", isSubtle=True, spacing="None"),
+        text(request.text[:MAX_REQUEST_TEXT] + ("…" if len(request.text) > MAX_REQUEST_TEXT else ""), spacing="Medium"),
+        *_status_lines(request, tz),
+    ]
+    actions: list[dict] = []
+    if request.outcome is None:
+        outcome_actions = _outcome_actions(request, catalogue, tz, thread_link)
+        claim = [] if request.claimed_by else [execute("🙋 I'm on it", Verb.CLAIM, _data(request), style="positive")]
+        first, second = (claim + outcome_actions)[:5], (claim + outcome_actions)[5:]
+        body.append({"type": "ActionSet", "actions": first})
+        body.append({"type": "ActionSet", "actions": second})
+    elif request.outcome is Outcome.DB_OVERRIDE and request.detail.get("decision") == DbDecision.AWAITING_SECOND.value:
+        actions = [
+            execute("Confirm approval (production access)", Verb.DB_CONFIRM, _data(request), style="destructive"),
+            execute("Refuse", Verb.DB_REFUSE, _data(request)),
+        ]
+    return card(body, actions or None)

@@ -1,0 +1,127 @@
+"""The job runner with an in-memory queue fake: leases, retries, and once-only runs across runners."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from bot.domain.jobs import Job, RetryLater
+from bot.domain.versioned import Stored
+from bot.services.jobs import JobRunner
+
+
+class FakeJobs:
+    """The JobRepository port over a dict, with ETags, as the Table implementation behaves."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Stored[Job]] = {}
+        self._etags = itertools.count(1)
+
+    def _put(self, job: Job) -> str:
+        etag = str(next(self._etags))
+        self.rows[job.id] = Stored(job, etag)
+        return etag
+
+    async def add(self, job):
+        return None if job.id in self.rows else self._put(job)
+
+    async def due(self, now, limit=50):
+        return sorted([s for s in self.rows.values() if s.value.available(now)], key=lambda s: s.value.due)[:limit]
+
+    async def get(self, job_id):
+        return self.rows.get(job_id)
+
+    async def take(self, stored, leased):
+        current = self.rows.get(stored.value.id)
+        return self._put(leased) if current and current.etag == stored.etag else None
+
+    async def release(self, job, etag):
+        current = self.rows.get(job.id)
+        return self._put(job) if current and current.etag == etag else None
+
+    async def finish(self, job, etag):
+        current = self.rows.get(job.id)
+        if current and current.etag == etag:
+            del self.rows[job.id]
+            return True
+        return False
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_two_runners_sharing_a_queue_run_a_job_once():
+    jobs, clock, ran = FakeJobs(), Clock(), []
+    runners = [JobRunner(jobs, clock), JobRunner(jobs, clock)]
+    for runner in runners:
+        @runner.handles("say")
+        async def say(job, runner=runner):
+            ran.append((runner.owner, job.id))
+    await runners[0].enqueue(Job("j1", "say", clock.now))
+    assert await runners[0].enqueue(Job("j1", "say", clock.now)) is False  # the same id is kept once
+    await asyncio.gather(*(r.run_due() for r in runners))
+    assert len(ran) == 1 and jobs.rows == {}
+
+
+async def test_retry_later_reschedules_with_its_delay():
+    jobs, clock, calls = FakeJobs(), Clock(), []
+    runner = JobRunner(jobs, clock)
+
+    @runner.handles("flaky")
+    async def flaky(job):
+        calls.append(job.attempts)
+        if len(calls) < 3:
+            raise RetryLater("Jira is down", after_seconds=30)
+
+    await runner.enqueue(Job("j", "flaky", clock.now))
+    await runner.run_due()
+    assert jobs.rows["j"].value.due == clock.now + timedelta(seconds=30)
+    assert await runner.run_due() == 0  # not due yet
+    clock.now += timedelta(seconds=30)
+    await runner.run_due()
+    clock.now += timedelta(seconds=30)
+    await runner.run_due()
+    assert calls == [1, 2, 3] and jobs.rows == {}
+
+
+async def test_a_crashing_handler_never_stops_the_runner_and_backs_off():
+    jobs, clock = FakeJobs(), Clock()
+    runner = JobRunner(jobs, clock)
+
+    @runner.handles("boom")
+    async def boom(job):
+        raise KeyError("bug")
+
+    await runner.enqueue(Job("b", "boom", clock.now))
+    await runner.run_due()
+    assert jobs.rows["b"].value.due > clock.now and jobs.rows["b"].value.attempts == 1
+
+
+async def test_a_job_whose_instance_died_runs_when_its_lease_expires():
+    jobs, clock, ran = FakeJobs(), Clock(), []
+    dead = JobRunner(jobs, clock)
+    alive = JobRunner(jobs, clock)
+    for runner in (dead, alive):
+        runner.handles("page")(lambda job: asyncio.sleep(0, ran.append(job.id)))
+    prepared = await dead.prepare(Job("p", "page", clock.now))
+    assert prepared is not None  # stored leased; the instance "dies" before start()
+    assert await alive.run_due() == 0
+    clock.now += timedelta(seconds=61)
+    assert await alive.run_due() == 1 and ran == ["p"]
+
+
+async def test_prepared_job_runs_with_facts_only_this_instance_knows():
+    jobs, clock, seen = FakeJobs(), Clock(), []
+    runner = JobRunner(jobs, clock)
+    runner.handles("page")(lambda job: asyncio.sleep(0, seen.append(job.payload)))
+    prepared = await runner.prepare(Job("p", "page", clock.now, {"request": "r1"}))
+    await prepared.start(acked_at="now")
+    assert seen == [{"request": "r1", "acked_at": "now"}] and jobs.rows == {}
+    assert await runner.prepare(replace(prepared.job, lease_until=None)) is not None
