@@ -242,7 +242,7 @@ def parse_args(argv: list[str] | None) -> Params:
     parser.add_argument("--levels", help="concurrent clients per level, comma-separated (default 1,10,50; quick 1,10)")
     parser.add_argument("--level-requests", type=int, help="requests per concurrency level (default: --requests)")
     parser.add_argument("--time-cap", type=float, help="hard cap in seconds per phase and bot, warm-up and settling "
-                        "included (default 60; quick 2)")
+                        "included (default 60; quick 1.5)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request cap in seconds (default 10)")
     parser.add_argument("--pause-ms", type=float, default=0.0, help="pause between sequential requests, so Table "
                         "work a bot does after its ack cannot fall into the next request's window (default 0)")
@@ -260,13 +260,13 @@ def parse_args(argv: list[str] | None) -> Params:
         warmup=args.warmup if args.warmup is not None else (1 if quick else 30),
         levels=levels,
         level_requests=args.level_requests if args.level_requests is not None else requests,
-        time_cap=args.time_cap if args.time_cap is not None else (2.0 if quick else 60.0),
+        time_cap=args.time_cap if args.time_cap is not None else (1.5 if quick else 60.0),
         timeout=args.timeout,
         quick=quick,
         text=args.text,
         output=args.output.resolve(),
         pause_ms=args.pause_ms,
-        idle_seconds=1.2 if quick else 3.0,
+        idle_seconds=1.0 if quick else 3.0,
         quiet=0.3 if quick else 0.5,
         settle_cap=1.0 if quick else 15.0,
     )
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     try:
         say("starting Azurite, the Table proxy, our bot and the echo bot")
-        with processes(prefix, 2.0 if params.quick else 10.0) as stack:
+        with processes(prefix, 1.0 if params.quick else 10.0) as stack:
             say("calibrating the proxy's cost per Table round trip")
             overhead = asyncio.run(proxy_overhead(stack.azurite.port, stack.proxy.port, 20 if params.quick else 100))
             targets, idle = asyncio.run(run_all(stack, params, prefix))

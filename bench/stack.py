@@ -39,19 +39,21 @@ class Child:
                 self.process.wait(5)
         self.log.close()
 
+    def wait_listening(self, port: int, timeout: float = 20) -> None:
+        """Block until it accepts connections on `port`; stop it and fail with its log if it doesn't."""
+        try:
+            wait_for_port(port, timeout, self.process)
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start; log:\n{self.log_path.read_text(errors='replace')}")
 
-def spawn(name: str, args: list[str], port: int) -> Child:
-    """Start `python -m <args>` from the repo root, logging to bench/results/<name>.log; wait until it listens."""
+
+def spawn(name: str, args: list[str]) -> Child:
+    """Start `python -m <args>` from the repo root, logging to bench/results/<name>.log; does not wait."""
     log_path = RESULTS / f"{name}.log"
     log = open(log_path, "wb")
     process = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=log, stderr=log)
-    child = Child(name, process, log, log_path)
-    try:
-        wait_for_port(port, 20, process)
-    except (RuntimeError, TimeoutError):
-        child.stop()
-        raise RuntimeError(f"{name} did not start; log:\n{log_path.read_text(errors='replace')}")
-    return child
+    return Child(name, process, log, log_path)
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,9 @@ def start_proxy(azurite: Azurite) -> Proxy:
     """The proxy in its own process, in front of Azurite."""
     port, control = free_port(), free_port()
     args = ["bench.table_proxy", "--upstream", f"http://127.0.0.1:{azurite.port}", "--port", str(port), "--control-port", str(control)]
-    child = spawn("table_proxy", args, port)
-    try:
-        wait_for_port(control, 10, child.process)
-    except (RuntimeError, TimeoutError):
-        child.stop()
-        raise
+    child = spawn("table_proxy", args)
+    child.wait_listening(port)
+    child.wait_listening(control)
     return Proxy(child, port, control)
 
 
@@ -137,12 +136,13 @@ def processes(prefix: str, grace: float) -> Iterator[Stack]:
         azurite = Azurite()
         stack.callback(azurite.stop)
         azurite.start()
+        echo_port = free_port()
+        echo = spawn("echo_bot", ["bench.echo_bot", "--port", str(echo_port)])  # starts while we seed
+        stack.callback(echo.stop)
         proxy = start_proxy(azurite)
         stack.callback(proxy.child.stop)
         ours = seeded_bot(proxy, prefix)
         stack.callback(stop_bot, ours, grace)
         ours.start()
-        echo_port = free_port()
-        echo = spawn("echo_bot", ["bench.echo_bot", "--port", str(echo_port)], echo_port)
-        stack.callback(echo.stop)
+        echo.wait_listening(echo_port)
         yield Stack(azurite, proxy, ours, echo, f"http://127.0.0.1:{echo_port}")

@@ -54,8 +54,7 @@ async def observe_idle(fetch: Fetch, seconds: float, prefix: str) -> Idle:
 
 
 async def settle(fetch: Fetch, idle: Idle, prefix: str, quiet: float, cap: float, other: Callable[[], float]) -> dict:
-    """Wait until, for `quiet` seconds, the proxy saw no call but the idle kinds and `other()` (the monotonic time
-    of the latest connector call) stayed old; at most `cap` seconds. How long it took and whether it got quiet."""
+    """Wait (at most `cap` s) until for `quiet` s only idle kinds hit the proxy and `other()` (last connector call) stayed old."""
     start = time.monotonic()
     mark, _ = await fetch(0)
     last_busy = start
@@ -98,8 +97,7 @@ def attribute(samples: list[Sample], records: list[Record], phase_end: float, pr
 
 
 def background_kinds(windows: list[list[str]], seconds: float, idle: Idle) -> set[str]:
-    """Kinds the bot also makes while idle, seen in the windows no more than twice (plus 2) as often as the idle
-    rate predicts for their total length: a poller, not the request. A kind every request makes stays counted."""
+    """Idle kinds seen at most 2x (+2) as often as the idle rate predicts for the windows' length: polling, not requests."""
     seen = Counter(name for window in windows for name in window)
     expected = {name: n / idle.seconds * seconds for name, n in idle.calls.items()}
     return {name for name, n in seen.items() if name in expected and n <= 2 * expected[name] + 2}
