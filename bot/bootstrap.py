@@ -10,12 +10,16 @@ from typing import Callable
 
 from aiohttp import web
 
-from .commands import help as _help, requests as _requests, who as _who  # noqa: F401 - importing registers handlers
+from .commands import alerts as _alerts, help as _help, requests as _requests, who as _who  # noqa: F401 - registers handlers
 from .config import ConfigError, Settings
 from .domain.iteration import IterationPolicy
+from .domain.requests import Address
+from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
 from .services.catalogue import CatalogueError, load_catalogue
+from .services.alerts import AlertDesk, AlertSettings
 from .services.jobs import JobRunner
 from .services.requests import RequestDesk, Timings
+from .storage.alerts import TableAlertRepository
 from .storage.conversations import TableConversationRepository
 from .storage.jobs import TableJobRepository
 from .storage.requests import TableRequestRepository
@@ -46,6 +50,7 @@ class Services:
     requests: TableRequestRepository
     jobs: JobRunner
     desk: "RequestDesk | None" = None
+    alert_desk: "AlertDesk | None" = None
 
 
 def open_store(settings: Settings) -> TableStore:
@@ -79,6 +84,13 @@ def _tickets(settings: Settings):
     return JiraClient(JiraConfig(settings.jira_base_url, settings.jira_email, settings.jira_api_token))
 
 
+def _alert_settings(settings: Settings) -> AlertSettings:
+    channel = None
+    if settings.alerts_channel_id:
+        channel = Address(settings.teams_service_url, settings.alerts_channel_id, settings.bot_tenant_id, settings.alerts_channel_id)
+    return AlertSettings(settings.alert_escalation_seconds, channel, settings.ticket_retry_seconds)
+
+
 def build_app(settings: Settings, clock: Clock = system_clock) -> web.Application:
     """The aiohttp application: /api/messages and /healthz, tables created and the job runner started at start-up."""
     from .teams.auth import build_adapter
@@ -96,15 +108,22 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
     adapter.on_turn_error = on_turn_error
     pacer = ConversationPacer()
     tickets = _tickets(settings)
+    messenger = TeamsMessenger(adapter, settings, services.conversations, pacer)
     services.desk = RequestDesk(
         requests=services.requests, members=services.members, weeks=services.weeks, jobs=services.jobs,
-        messenger=TeamsMessenger(adapter, settings, services.conversations, pacer), catalogue=catalogue,
+        messenger=messenger, catalogue=catalogue,
         policy=services.policy, tz=settings.tz, clock=clock,
         timings=Timings(settings.first_response_target_seconds, settings.lead_escalation_seconds),
         tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds,
     )
+    services.alert_desk = AlertDesk(
+        alerts=TableAlertRepository(services.store), conversations=services.conversations, members=services.members,
+        weeks=services.weeks, jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy,
+        tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
+    )
     bot = SupportBot(services, pacer)
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.
+    app = web.Application(client_max_size=max(settings.max_body_bytes, MAX_WEBHOOK_BYTES))
     app["services"] = services
 
     async def healthz(_: web.Request) -> web.Response:
@@ -130,6 +149,10 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
 
     app.router.add_post("/api/messages", messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
+    app.router.add_post(
+        "/api/bugsnag/{secret}",
+        webhook_handler(settings.bugsnag_webhook_secret, settings.bugsnag_project_ids, services.alert_desk.accept),
+    )
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app

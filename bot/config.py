@@ -52,6 +52,11 @@ class Settings:
     jira_api_token: str = field(default="", repr=False)
     job_poll_seconds: float = 1.0
     ticket_retry_seconds: float = 60.0
+    bugsnag_webhook_secret: str = field(default="", repr=False)
+    bugsnag_project_ids: frozenset[str] = frozenset()
+    alert_escalation_seconds: int = 600
+    alerts_channel_id: str = ""
+    teams_service_url: str = "https://smba.trafficmanager.net/emea/"
 
     @property
     def authenticated(self) -> bool:
@@ -183,6 +188,26 @@ def _escalation(env: Mapping[str, str]) -> dict:
     return {"first_response_target_seconds": target, "lead_escalation_seconds": lead}
 
 
+def _bugsnag(env: Mapping[str, str]) -> dict:
+    secret = env.get("BUGSNAG_WEBHOOK_SECRET", "").strip()
+    if secret and (len(secret) < 24 or not secret.replace("-", "").replace("_", "").isalnum()):
+        raise ConfigError("BUGSNAG_WEBHOOK_SECRET", "must be at least 24 letters, digits, - or _ (it is part of a URL)")
+    projects = frozenset(p.strip() for p in env.get("BUGSNAG_PROJECT_IDS", "").split(",") if p.strip())
+    channel = env.get("ALERTS_CHANNEL_ID", "").strip()
+    if channel and not channel.startswith("19:"):
+        raise ConfigError("ALERTS_CHANNEL_ID", "must be a Teams channel id (19:…@thread.tacv2)")
+    service_url = env.get("TEAMS_SERVICE_URL", "").strip() or "https://smba.trafficmanager.net/emea/"
+    if not service_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ConfigError("TEAMS_SERVICE_URL", "must be an https:// URL")
+    return {
+        "bugsnag_webhook_secret": secret,
+        "bugsnag_project_ids": projects,
+        "alert_escalation_seconds": _int(env, "ALERT_ESCALATION_SECONDS", 600, 1, 48 * 3600),
+        "alerts_channel_id": channel,
+        "teams_service_url": service_url,
+    }
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, or raise ConfigError naming the variable."""
     auth = _auth(env)
@@ -213,6 +238,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         **_jira(env),
         job_poll_seconds=_int(env, "JOB_POLL_MILLISECONDS", 1000, 50, 60000) / 1000,
         ticket_retry_seconds=_int(env, "JIRA_RETRY_SECONDS", 60, 1, 3600),
+        **_bugsnag(env),
     )
 
 

@@ -11,3 +11,7 @@ class Verb(str, enum.Enum):
     TRIAGE = "request.triage"
     DB_CONFIRM = "request.db_confirm"
     DB_REFUSE = "request.db_refuse"
+    ALERT_HANDLE = "alert.handle"
+    ALERT_TICKET = "alert.ticket"
+    ALERT_DISMISS = "alert.dismiss"
+    ALERT_SNOOZE = "alert.snooze"

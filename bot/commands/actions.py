@@ -39,6 +39,19 @@ class ActionResult:
 
 
 ActionHandler = Callable[[ActionRequest], Awaitable[ActionResult]]
+
+
+def card_revision(data: dict) -> int | None:
+    """The revision the clicked card showed; None for cards that carry none."""
+    try:
+        return int(data["rev"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def from_outcome(outcome) -> ActionResult:
+    """A desk's ActionOutcome as the click's result; changed cards are updated in place for everyone."""
+    return ActionResult(card=outcome.card, note=outcome.note, replies=outcome.replies, update_in_place=outcome.changed)
 STALE = ActionResult(note="This card is out of date. Ask me again for a fresh one.")
 
 

@@ -6,8 +6,7 @@ from cards.verbs import Verb
 
 from ..domain.errors import DomainError
 from ..domain.requests import Outcome, Person
-from ..services.requests import ActionOutcome
-from .actions import ActionRequest, ActionResult, actions
+from .actions import ActionRequest, ActionResult, actions, card_revision, from_outcome
 from .router import Caller
 
 
@@ -15,12 +14,6 @@ def person(caller: Caller) -> Person:
     """The clicking user as a domain person."""
     return Person(caller.aad_object_id, caller.name, caller.teams_id)
 
-
-def _revision(data: dict) -> int | None:
-    try:
-        return int(data["rev"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _request_id(data: dict) -> str:
@@ -30,15 +23,12 @@ def _request_id(data: dict) -> str:
     return value
 
 
-def _result(outcome: ActionOutcome) -> ActionResult:
-    return ActionResult(card=outcome.card, note=outcome.note, replies=outcome.replies, update_in_place=outcome.changed)
-
 
 @actions.verb(Verb.CLAIM)
 async def claim(request: ActionRequest) -> ActionResult:
     """I'm on it."""
     desk = request.services.desk
-    return _result(await desk.claim(_request_id(request.data), _revision(request.data), person(request.caller)))
+    return from_outcome(await desk.claim(_request_id(request.data), card_revision(request.data), person(request.caller)))
 
 
 @actions.verb(Verb.TRIAGE)
@@ -49,18 +39,18 @@ async def triage(request: ActionRequest) -> ActionResult:
     except ValueError:
         raise DomainError("This card is out of date. Ask me again for a fresh one.") from None
     desk = request.services.desk
-    return _result(await desk.triage(_request_id(request.data), _revision(request.data), person(request.caller), outcome, request.data))
+    return from_outcome(await desk.triage(_request_id(request.data), card_revision(request.data), person(request.caller), outcome, request.data))
 
 
 @actions.verb(Verb.DB_CONFIRM)
 async def db_confirm(request: ActionRequest) -> ActionResult:
     """The second person confirms a database override."""
     desk = request.services.desk
-    return _result(await desk.confirm_override(_request_id(request.data), _revision(request.data), person(request.caller)))
+    return from_outcome(await desk.confirm_override(_request_id(request.data), card_revision(request.data), person(request.caller)))
 
 
 @actions.verb(Verb.DB_REFUSE)
 async def db_refuse(request: ActionRequest) -> ActionResult:
     """A pending database override is refused."""
     desk = request.services.desk
-    return _result(await desk.refuse_override(_request_id(request.data), _revision(request.data), person(request.caller)))
+    return from_outcome(await desk.refuse_override(_request_id(request.data), card_revision(request.data), person(request.caller)))

@@ -13,6 +13,7 @@ from ..domain.messages import Reply
 
 if TYPE_CHECKING:
     from ..bootstrap import Services
+    from ..domain.requests import Address
 
 
 class Scope(str, enum.Enum):
@@ -45,6 +46,7 @@ class CommandRequest:
     args: str
     now: datetime
     services: "Services"
+    address: "Address | None" = None
 
 
 Handler = Callable[[CommandRequest], Awaitable[list[Reply]]]

@@ -40,6 +40,7 @@ class JobRunner:
         self._inline: set[asyncio.Task] = set()
         self.owner = uuid.uuid4().hex[:12]
         self._stopping = asyncio.Event()
+        self._woken = asyncio.Event()
 
     def handles(self, kind: str) -> Callable[[JobHandler], JobHandler]:
         """Register the handler of a job kind."""
@@ -127,13 +128,19 @@ class JobRunner:
             except DomainError as err:
                 log.warning("job poll failed; retrying: %s", err)
             try:
-                await asyncio.wait_for(self._stopping.wait(), self._poll)
+                await asyncio.wait_for(self._woken.wait(), self._poll)
             except asyncio.TimeoutError:
                 pass
+            self._woken.clear()
+
+    def wake(self) -> None:
+        """Poll now instead of at the next interval (new work was just stored)."""
+        self._woken.set()
 
     async def stop(self) -> None:
         """Stop polling and let jobs started inline finish."""
         self._stopping.set()
+        self._woken.set()
         if self._inline:
             # Jobs cut short keep their lease and run again elsewhere once it runs out.
             await asyncio.wait(self._inline, timeout=3)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from cards.request import request_card
 
-from ..domain.errors import AlreadyExists, ConcurrencyError, DomainError
+from ..domain.errors import AlreadyExists, DomainError
 from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
 from ..domain.messages import Card, Mention, Reply, Text
@@ -27,11 +27,12 @@ from ..domain.requests import (
     refuse_db,
 )
 from ..domain.rotation import may_handle_requests
-from ..integrations.jira import JiraRejected, JiraUnavailable, adf_document
 from .catalogue import Catalogue
+from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
 from .ports import MemberRepository, Messenger, RequestRepository, WeekRepository
-from .support import SupportStatus, support_status
+from .support import SupportStatus, on_duty_today, support_status
+from .tickets import JiraRejected, file_once
 from .triage import TriageResult, decide
 
 log = logging.getLogger(__name__)
@@ -137,8 +138,7 @@ class RequestDesk:
             return Text(f"Nobody is on the support rotation right now, so I'm paging the leads: {names}. "
                         f"Please pick this up for {request.requester.name}.", tuple(leads))
         duty = status.today
-        on_duty = list(duty.on_duty) if duty and duty.on_duty else list(status.week.pair)
-        mentions = [Mention(aad, status.name(aad)) for aad in on_duty]
+        mentions = [Mention(aad, status.name(aad)) for aad in on_duty_today(status)]
         text = "Support pair: " + " ".join(m.tag for m in mentions) + ", a new request is waiting."
         if duty and duty.fallback_covering:
             text += f" ({status.name(status.week.fallback)} covers today as fallback.)"
@@ -196,10 +196,7 @@ class RequestDesk:
         status = await self._status()
         minutes = round((self._timings.target_seconds if level == 1 else self._timings.lead_seconds) / 60)
         if level == 1 and status.week:
-            duty = status.today
-            people = list(duty.on_duty) if duty and duty.on_duty else list(status.week.pair)
-            if status.week.fallback and status.week.fallback not in people:
-                people.append(status.week.fallback)
+            people = on_duty_today(status, with_fallback=True)
             mentions = tuple(Mention(aad, status.name(aad)) for aad in people)
             text = f"⏰ {minutes} min and no response yet to {request.requester.name}'s request. " + " ".join(m.tag for m in mentions) + ", please take a look."
         else:
@@ -218,19 +215,7 @@ class RequestDesk:
 
     async def _change(self, request_id: str, change: Callable[[SupportRequest], SupportRequest]) -> SupportRequest:
         """Read, change and write back with the ETag; on a race, read again and re-apply."""
-        for _ in range(8):
-            stored = await self._requests.get(request_id)
-            if stored is None:
-                raise DomainError("That request no longer exists.")
-            updated = change(stored.value)
-            if updated == stored.value:
-                return updated
-            try:
-                await self._requests.replace(updated, stored.etag)
-                return updated
-            except ConcurrencyError:
-                continue
-        raise ConcurrencyError("The request kept changing; please try again.")
+        return await change_stored(lambda: self._requests.get(request_id), self._requests.replace, change)
 
     # ------------------------------------------------------------------ people acting
 
@@ -242,31 +227,13 @@ class RequestDesk:
 
     async def _act(self, request_id: str, revision: int | None, who: Person,
                    change: Callable[[SupportRequest], SupportRequest]) -> tuple[SupportRequest, bool, str]:
-        """Apply a change if the card was current; (request now, changed?, note).
-
-        A write that loses a race reads again: if someone else changed what the card shows, the card is
-        outdated and its current state wins; bookkeeping writes (the card id) keep the revision.
-        """
-        for _ in range(8):
-            stored = await self._requests.get(request_id)
-            if stored is None:
-                raise DomainError("I can't find that request any more.")
-            current = stored.value
-            if revision is not None and revision != current.revision:
-                winner = f"{current.claimed_by.name} is on it." if current.claimed_by else ""
-                return current, False, winner or "This card was out of date; here is the current state."
-            try:
-                updated = change(current)
-            except (AlreadyClaimed, AlreadyTriaged) as err:
-                return current, False, str(err)
-            if updated == current:
-                return current, False, ""
-            try:
-                await self._requests.replace(updated, stored.etag)
-            except ConcurrencyError:
-                continue
-            return updated, True, ""
-        raise ConcurrencyError("The request kept changing; please try again.")
+        """Apply a click if the card was current; the claim race's losers learn who won."""
+        request, changed, note = await apply_click(
+            lambda: self._requests.get(request_id), self._requests.replace, revision, change, (AlreadyClaimed, AlreadyTriaged)
+        )
+        if note == STALE_CARD and request.claimed_by:
+            note = f"{request.claimed_by.name} is on it."
+        return request, changed, note
 
     async def claim(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
         """I'm on it: exactly one claim wins; the others see who won."""
@@ -343,20 +310,17 @@ class RequestDesk:
             return
         request = stored.value
         link = thread_link(request.address, request.id)
-        description = adf_document([
+        paragraphs = [
             request.detail.get("description") or request.text,
             [("Reported by ", None), (request.requester.name, None), (" in #backend: ", None), ("open the thread", link)],
             f"Verified by {request.outcome_by.name if request.outcome_by else 'support'}.",
-        ])
+        ]
         try:
-            ticket = await self._tickets.create_once(
-                self.catalogue.jira_project, self.catalogue.jira_issue_type,
-                request.detail.get("summary") or request.text[:120], description, f"supportbot-{request.id}",
+            ticket = await file_once(
+                self._tickets, project=self.catalogue.jira_project, issue_type=self.catalogue.jira_issue_type,
+                summary=request.detail.get("summary") or request.text[:120], paragraphs=paragraphs,
+                label=f"supportbot-{request.id}", retry_seconds=self._ticket_retry,
             )
-        except JiraUnavailable as err:
-            # A lost answer may still have created the ticket, and Jira's search lags behind writes:
-            # wait long enough that the next attempt finds it instead of filing a second one.
-            raise RetryLater(str(err), max(err.retry_after or 0.0, self._ticket_retry)) from err
         except JiraRejected as err:
             updated = await self._change(request.id, lambda r: r.ticket_failed(str(err)))
             await self._messenger.post(request.address, Text(f"Jira refused the ticket: {err}. Please file it by hand."))

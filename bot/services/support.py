@@ -47,3 +47,14 @@ async def support_status(
     week = stored.get(iteration.start)
     today = duty_on(week, now.astimezone(tz).date(), roster) if week else None
     return SupportStatus(now, iteration, week, following, stored.get(following.start), roster, today)
+
+
+def on_duty_today(status: SupportStatus, with_fallback: bool = False) -> list[str]:
+    """Who of the current team is on duty today (the pair when nobody is), optionally with the fallback."""
+    if status.week is None:
+        return []
+    duty = status.today
+    people = list(duty.on_duty) if duty and duty.on_duty else list(status.week.pair)
+    if with_fallback and status.week.fallback and status.week.fallback not in people:
+        people.append(status.week.fallback)
+    return people

@@ -63,6 +63,11 @@ def channel_of(activity: Activity) -> str:
     return (data.get("channel") or {}).get("id") or data.get("teamsChannelId") or activity.conversation.id.partition(";")[0]
 
 
+def address_of(activity: Activity) -> Address:
+    """Where the activity was written, for replies later on."""
+    return Address(activity.service_url, activity.conversation.id, tenant_of(activity), channel_of(activity))
+
+
 def caller_of(activity: Activity) -> Caller:
     """The person behind an activity."""
     sender = activity.from_property or ChannelAccount(id="", name="")
@@ -100,7 +105,8 @@ class SupportBot(ActivityHandler):
         match = router.match(text, scope)
         if match is not None:
             command, args = match
-            request = CommandRequest(caller_of(activity), scope, text, args, self._services.clock(), self._services)
+            request = CommandRequest(caller_of(activity), scope, text, args, self._services.clock(), self._services,
+                                     address_of(activity))
             await self._send(turn_context, await self._guarded(command.handler(request)))
         elif scope is Scope.CHANNEL and self._services.desk.catalogue.is_request_channel(channel_of(activity)):
             await self._open_request(turn_context, text)
@@ -120,7 +126,7 @@ class SupportBot(ActivityHandler):
                                                  "with me mentioned, and I'll page the support pair.", (mention,))])
             return
         desk = self._services.desk
-        address = Address(activity.service_url, activity.conversation.id, tenant_of(activity), channel_of(activity))
+        address = address_of(activity)
         try:
             opened = await desk.open(message_id=activity.id, address=address, requester=requester, text=text,
                                      received_at=self._services.clock())

@@ -75,12 +75,15 @@ def messages_handler(settings: Settings, adapter: CloudAdapter, bot: Bot):
     async def handle(request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             return _error(415, "Content-Type must be application/json")
+        too_large = _error(413, f"the body is larger than {settings.max_body_bytes} bytes")
         if request.content_length is not None and request.content_length > settings.max_body_bytes:
-            return _error(413, f"the body is larger than {settings.max_body_bytes} bytes")
+            return too_large
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _error(413, f"the body is larger than {settings.max_body_bytes} bytes")
+            return too_large
+        if len(raw) > settings.max_body_bytes:
+            return too_large
         parsed = _parse(raw)
         if isinstance(parsed, web.Response):
             return parsed

@@ -1,0 +1,63 @@
+"""The alert channel: `alerts here`, and the alert card's buttons."""
+
+from __future__ import annotations
+
+from cards.verbs import Verb
+
+from ..domain.errors import DomainError
+from ..domain.messages import Reply, Text
+from .actions import ActionRequest, ActionResult, actions, card_revision, from_outcome
+from .requests import person
+from .router import CommandRequest, Scope, router
+
+
+@router.command("alerts", usage="alerts here", summary="make this channel the Bugsnag alert channel (leads)",
+                scopes=frozenset({Scope.CHANNEL}))
+async def alerts_here(request: CommandRequest) -> list[Reply]:
+    """A lead chooses the channel where Bugsnag alerts are posted."""
+    if request.args.strip().lower() != "here" or request.address is None:
+        return [Text("Write **alerts here** in the channel that should get the Bugsnag alerts.")]
+    await request.services.alert_desk.set_channel(request.address, person(request.caller))
+    return [Text("From now on I'll post Bugsnag alerts in this channel. Alerts that were waiting come next.")]
+
+
+def _key(data: dict) -> str:
+    value = data.get("alert")
+    if not isinstance(value, str) or not value:
+        raise DomainError("This card is out of date.")
+    return value
+
+
+
+
+@actions.verb(Verb.ALERT_HANDLE)
+async def handle(request: ActionRequest) -> ActionResult:
+    """I'm handling it."""
+    desk = request.services.alert_desk
+    return from_outcome(await desk.handle(_key(request.data), card_revision(request.data), person(request.caller)))
+
+
+@actions.verb(Verb.ALERT_DISMISS)
+async def dismiss(request: ActionRequest) -> ActionResult:
+    """Not impactful, with a reason."""
+    desk = request.services.alert_desk
+    return from_outcome(await desk.dismiss(_key(request.data), card_revision(request.data), person(request.caller),
+                                      str(request.data.get("reason") or "")))
+
+
+@actions.verb(Verb.ALERT_SNOOZE)
+async def snooze(request: ActionRequest) -> ActionResult:
+    """Snooze for 1 or 24 hours."""
+    try:
+        hours = int(request.data.get("hours"))
+    except (TypeError, ValueError):
+        raise DomainError("This card is out of date.") from None
+    desk = request.services.alert_desk
+    return from_outcome(await desk.snooze(_key(request.data), card_revision(request.data), person(request.caller), hours))
+
+
+@actions.verb(Verb.ALERT_TICKET)
+async def ticket(request: ActionRequest) -> ActionResult:
+    """Create the error's Jira ticket (once)."""
+    desk = request.services.alert_desk
+    return from_outcome(await desk.ticket(_key(request.data), card_revision(request.data), person(request.caller)))

@@ -1,0 +1,149 @@
+"""Bugsnag alerts in #bugsnag-backend: one thread per error, a "being handled" clock, snoozes and tickets."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from .errors import DomainError
+from .requests import Address, Person, TicketState
+
+# Triggers that start a new thread even when the error has one: something changed for the worse.
+FRESH_THREAD_TRIGGERS = frozenset({"reopened", "projectSpiking"})
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One Bugsnag webhook, reduced to what the card shows; `error` may be missing when a project is rate-limited."""
+
+    project_id: str
+    project_name: str
+    trigger_type: str
+    trigger_message: str
+    error_id: str = ""
+    exception_class: str = ""
+    message: str = ""
+    context: str = ""
+    release_stage: str = ""
+    app_version: str = ""
+    severity: str = ""
+    occurrences: int = 0
+    users_affected: int = 0
+    first_received: str = ""
+    url: str = ""
+    project_url: str = ""
+
+    @property
+    def key(self) -> str:
+        """What groups repeated events: the Bugsnag error, or the project and trigger when there is none."""
+        return f"error:{self.error_id}" if self.error_id else f"project:{self.project_id}:{self.trigger_type}"
+
+    @property
+    def production(self) -> bool:
+        """True for the production release stage (only those escalate)."""
+        return self.release_stage.lower() == "production" or (not self.error_id and not self.release_stage)
+
+    @property
+    def title(self) -> str:
+        """The headline: the exception class, or the trigger when there is no error."""
+        return self.exception_class or self.trigger_message or self.trigger_type or "Bugsnag alert"
+
+    def to_dict(self) -> dict:
+        """For storage."""
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Alert":
+        """From storage, ignoring fields an older version did not know."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class AlertState(str, enum.Enum):
+    """Where an alert thread stands."""
+
+    OPEN = "open"
+    HANDLING = "handling"
+    NOT_IMPACTFUL = "not_impactful"
+
+
+class AlertAlreadyHandled(DomainError):
+    """Someone already took or dismissed the alert."""
+
+
+@dataclass(frozen=True)
+class AlertThread:
+    """The thread of one error in the alert channel, and what people did about it."""
+
+    key: str
+    alert: Alert
+    events: int = 1
+    address: Address | None = None
+    card_id: str = ""
+    state: AlertState = AlertState.OPEN
+    opened_at: datetime | None = None
+    last_event_at: datetime | None = None
+    handled_by: Person | None = None
+    handled_at: datetime | None = None
+    reason: str = ""
+    snoozed_until: datetime | None = None
+    ticket: TicketState = TicketState.NONE
+    ticket_key: str = ""
+    ticket_url: str = ""
+    escalations: int = 0
+    earlier_thread: str = ""
+    revision: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def _changed(self, **changes) -> "AlertThread":
+        return replace(self, revision=self.revision + 1, **changes)
+
+    def repeated(self, alert: Alert, at: datetime) -> "AlertThread":
+        """Another event of the same error: newer counters, one more event."""
+        return self._changed(alert=alert, events=self.events + 1, last_event_at=at)
+
+    def handle(self, who: Person, at: datetime) -> "AlertThread":
+        """I'm handling it: stops the clock; a second click by the same person changes nothing."""
+        if self.state is AlertState.HANDLING and self.handled_by and self.handled_by.aad_object_id == who.aad_object_id:
+            return self
+        if self.state is not AlertState.OPEN:
+            by = self.handled_by.name if self.handled_by else "Someone"
+            raise AlertAlreadyHandled(f"{by} already took care of this alert.")
+        return self._changed(state=AlertState.HANDLING, handled_by=who, handled_at=at)
+
+    def dismiss(self, who: Person, at: datetime, reason: str) -> "AlertThread":
+        """Not impactful, with a reason: stops the clock."""
+        if self.state is AlertState.NOT_IMPACTFUL:
+            return self
+        return self._changed(state=AlertState.NOT_IMPACTFUL, handled_by=who, handled_at=at, reason=reason)
+
+    def snooze(self, until: datetime) -> "AlertThread":
+        """No escalation until then."""
+        return self._changed(snoozed_until=until)
+
+    @property
+    def clock_running(self) -> bool:
+        """True while nobody has taken or dismissed the alert."""
+        return self.state is AlertState.OPEN
+
+    def needs_escalation(self, level: int, now: datetime) -> bool:
+        """Open, production, not snoozed, and this level not sent yet."""
+        snoozed = self.snoozed_until is not None and self.snoozed_until > now
+        return self.clock_running and self.alert.production and not snoozed and self.escalations < level
+
+    def escalated(self, level: int) -> "AlertThread":
+        """Record that an escalation level was sent."""
+        return self._changed(escalations=max(self.escalations, level))
+
+    def ticket_pending(self) -> "AlertThread":
+        """A Jira ticket is being filed."""
+        return self._changed(ticket=TicketState.PENDING)
+
+    def ticket_created(self, key: str, url: str) -> "AlertThread":
+        """The ticket exists; it is remembered for this error."""
+        return self._changed(ticket=TicketState.CREATED, ticket_key=key, ticket_url=url)
+
+    def ticket_failed(self, reason: str) -> "AlertThread":
+        """Jira refused the ticket."""
+        return self._changed(ticket=TicketState.FAILED, extra={**self.extra, "ticket_error": reason})

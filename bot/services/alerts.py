@@ -1,0 +1,258 @@
+"""The #bugsnag-backend desk: store alerts first, post one thread per error, watch the "being handled" clock."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from cards.alert import alert_card
+
+from ..domain.alerts import FRESH_THREAD_TRIGGERS, Alert, AlertAlreadyHandled, AlertThread
+from ..domain.errors import AlreadyExists, DomainError, NotFound
+from ..domain.iteration import IterationPolicy
+from ..domain.jobs import Job, RetryLater
+from ..domain.messages import Card, Mention, Text
+from ..domain.requests import Address, NotAllowed, Person
+from ..domain.rotation import may_handle_requests
+from .catalogue import Catalogue
+from .changes import apply_click, change_stored
+from .jobs import JobRunner
+from .ports import ConversationRepository, MemberRepository, Messenger, WeekRepository
+from .requests import NOT_ALLOWED, ActionOutcome, thread_link
+from .support import SupportStatus, on_duty_today, support_status
+from .tickets import JiraRejected, file_once
+
+log = logging.getLogger(__name__)
+ALERT_CHANNEL = ("alerts-channel", "current")
+WAIT_FOR_CHANNEL_SECONDS = 5.0
+REFRESH_DELAY_SECONDS = 2.0
+
+
+def thread_address(channel: Address, message_id: str) -> Address:
+    """The thread a channel post started."""
+    return replace(channel, conversation_id=f"{channel.conversation_id.split(';')[0]};messageid={message_id}")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Alert-specific settings."""
+
+    escalation_seconds: int = 600
+    configured_channel: Address | None = None
+    ticket_retry_seconds: float = 60.0
+
+
+class AlertDesk:
+    """Use cases of the alert channel; Bugsnag parsing lives in integrations.bugsnag."""
+
+    def __init__(self, *, alerts, conversations: ConversationRepository, members: MemberRepository,
+                 weeks: WeekRepository, jobs: JobRunner, messenger: Messenger, catalogue: Catalogue,
+                 policy: IterationPolicy, tz: ZoneInfo, clock: Callable[[], datetime], settings: AlertSettings,
+                 tickets=None) -> None:
+        self._alerts = alerts
+        self._conversations = conversations
+        self._members = members
+        self._weeks = weeks
+        self._jobs = jobs
+        self._messenger = messenger
+        self._catalogue = catalogue
+        self._policy = policy
+        self._tz = tz
+        self._clock = clock
+        self._settings = settings
+        self._tickets = tickets
+        jobs.handles("alert.deliver")(self._deliver)
+        jobs.handles("alert.refresh")(self._refresh)
+        jobs.handles("alert.escalate")(self._escalate)
+        jobs.handles("alert.ticket")(self._file_ticket)
+
+    # ------------------------------------------------------------------ receiving
+
+    async def accept(self, alert: Alert) -> None:
+        """Store the alert as a job (one round trip) and wake the runner; posting happens after the 200."""
+        job = Job(f"alert|{uuid.uuid4().hex}", "alert.deliver", self._clock(), {"alert": alert.to_dict()})
+        await self._jobs.enqueue(job)
+        self._jobs.wake()
+
+    async def set_channel(self, address: Address, who: Person) -> None:
+        """A lead makes this channel the alert channel; waiting alerts are posted there."""
+        status = await self._status()
+        member = status.members.get(who.aad_object_id)
+        if member is None or not member.is_lead:
+            raise NotAllowed("Only a lead can choose the alert channel.")
+        await self._conversations.remember(*ALERT_CHANNEL, {
+            "serviceUrl": address.service_url, "conversationId": address.conversation_id.split(";")[0],
+            "tenantId": address.tenant_id, "channelId": address.channel_id,
+        })
+        self._jobs.wake()
+
+    async def channel(self) -> Address | None:
+        """Where alerts go: the channel a lead chose, else the configured one."""
+        stored = await self._conversations.get(*ALERT_CHANNEL)
+        if stored:
+            return Address(stored["serviceUrl"], stored["conversationId"], stored.get("tenantId", ""), stored.get("channelId", ""))
+        return self._settings.configured_channel
+
+    async def _status(self) -> SupportStatus:
+        return await support_status(self._clock(), self._tz, self._policy, self._members, self._weeks)
+
+    def _support_line(self, status: SupportStatus) -> str:
+        return " · ".join(status.name(p) for p in status.week.pair) if status.week else ""
+
+    async def _deliver(self, job: Job) -> None:
+        alert = Alert.from_dict(job.payload["alert"])
+        channel = await self.channel()
+        if channel is None:
+            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS)
+        now = self._clock()
+        stored = await self._alerts.get(alert.key)
+        earlier = ""
+        if stored is not None and alert.trigger_type in FRESH_THREAD_TRIGGERS and stored.value.card_id:
+            earlier = _thread_link(stored.value)
+            try:
+                await self._alerts.remove(stored.value, stored.etag)
+            except (NotFound, DomainError):
+                raise RetryLater("the alert thread changed while starting a fresh one", 1)
+            stored = None
+        if stored is not None:
+            if not stored.value.card_id:
+                raise RetryLater("the first card of this error is still being posted", 1)
+            await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace, lambda t: t.repeated(alert, now))
+            # One card update per burst, not one per webhook: Teams allows 60 sends per 30 s per conversation.
+            await self._jobs.enqueue(Job(f"alert-refresh|{alert.key}|{int(now.timestamp() // REFRESH_DELAY_SECONDS)}",
+                                         "alert.refresh", now + timedelta(seconds=REFRESH_DELAY_SECONDS), {"key": alert.key}))
+            return
+        thread = AlertThread(alert.key, alert, opened_at=now, last_event_at=now, earlier_thread=earlier)
+        try:
+            etag = await self._alerts.add(thread)
+        except AlreadyExists:
+            raise RetryLater("another event of this error is being posted", 1) from None
+        status = await self._status()
+        card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=alert.title))
+        thread = replace(thread, address=thread_address(channel, card_id), card_id=card_id)
+        await self._alerts.replace(thread, etag)
+        if alert.production:
+            calendar = self._catalogue.calendar
+            first = calendar.add_working_seconds(now, self._settings.escalation_seconds)
+            second = calendar.add_working_seconds(now, 2 * self._settings.escalation_seconds)
+            for level, due in ((1, first), (2, second)):
+                await self._jobs.enqueue(Job(f"alert-escalate|{alert.key}|{card_id}|{level}", "alert.escalate", due,
+                                             {"key": alert.key, "card": card_id, "level": level}))
+
+    async def _refresh(self, job: Job) -> None:
+        stored = await self._alerts.get(job.payload["key"])
+        if stored is not None and stored.value.card_id:
+            await self._update_card(stored.value)
+
+    async def _update_card(self, thread: AlertThread) -> None:
+        status = await self._status()
+        await self._messenger.update(thread.address, thread.card_id, alert_card(thread, self._support_line(status), self._tz))
+
+    # ------------------------------------------------------------------ the clock
+
+    async def _escalate(self, job: Job) -> None:
+        level = int(job.payload["level"])
+        stored = await self._alerts.get(job.payload["key"])
+        now = self._clock()
+        if stored is None or stored.value.card_id != job.payload["card"]:
+            return  # a fresh thread replaced this one
+        thread = stored.value
+        if thread.snoozed_until and thread.snoozed_until > now and thread.clock_running:
+            raise RetryLater("snoozed", (thread.snoozed_until - now).total_seconds())
+        if not thread.needs_escalation(level, now):
+            return
+        status = await self._status()
+        if level == 1 and status.week:
+            mentions = tuple(Mention(p, status.name(p)) for p in on_duty_today(status, with_fallback=True))
+            text = "⏰ Nobody has taken this production alert yet. " + " ".join(m.tag for m in mentions) + ", please have a look."
+        else:
+            mentions = tuple(Mention(m.aad_object_id, m.display_name) for m in status.leads())
+            text = "🚨 This production alert is still unhandled. " + (" ".join(m.tag for m in mentions) or "Leads") + ", please find someone."
+        await self._messenger.post(thread.address, Text(text, mentions))
+        updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, lambda t: t.escalated(level))
+        await self._update_card(updated)
+
+    # ------------------------------------------------------------------ people acting
+
+    async def _act(self, key: str, revision: int | None, who: Person, change) -> tuple[AlertThread, bool, str]:
+        status = await self._status()
+        if not may_handle_requests(who.aad_object_id, status.week, status.members):
+            raise NotAllowed(NOT_ALLOWED)
+        return await apply_click(lambda: self._alerts.get(key), self._alerts.replace, revision, change, (AlertAlreadyHandled,))
+
+    async def _outcome(self, thread: AlertThread, changed: bool, note: str, replies: list) -> ActionOutcome:
+        status = await self._status()
+        return ActionOutcome(alert_card(thread, self._support_line(status), self._tz), note, replies if changed else [], changed)
+
+    async def handle(self, key: str, revision: int | None, who: Person) -> ActionOutcome:
+        """I'm handling it: says so in the thread and stops the clock."""
+        thread, changed, note = await self._act(key, revision, who, lambda t: t.handle(who, self._clock()))
+        mention = Mention(who.mention_id, who.name)
+        return await self._outcome(thread, changed, note, [Text(f"Being handled by {mention.tag}.", (mention,))])
+
+    async def dismiss(self, key: str, revision: int | None, who: Person, reason: str) -> ActionOutcome:
+        """Not impactful, with a reason."""
+        reason = (reason or "").strip()[:500]
+        if not reason:
+            raise DomainError("Please give a reason why it is not impactful.")
+        thread, changed, note = await self._act(key, revision, who, lambda t: t.dismiss(who, self._clock(), reason))
+        return await self._outcome(thread, changed, note, [Text(f"{who.name} marked this as not impactful: {reason}")])
+
+    async def snooze(self, key: str, revision: int | None, who: Person, hours: int) -> ActionOutcome:
+        """No escalation for 1 or 24 hours."""
+        if hours not in (1, 24):
+            raise DomainError("Snooze for 1 or 24 hours.")
+        until = self._clock() + timedelta(hours=hours)
+        thread, changed, note = await self._act(key, revision, who, lambda t: t.snooze(until))
+        return await self._outcome(thread, changed, note, [Text(f"{who.name} snoozed this alert for {hours} h.")])
+
+    async def ticket(self, key: str, revision: int | None, who: Person) -> ActionOutcome:
+        """One Jira ticket per error, remembered on the thread."""
+        if self._tickets is None:
+            raise DomainError("Jira is not configured here; please file the ticket by hand.")
+
+        def pending(t: AlertThread) -> AlertThread:
+            if t.ticket_key:
+                raise AlertAlreadyHandled(f"This error already has {t.ticket_key}.")
+            return t.ticket_pending()
+
+        thread, changed, note = await self._act(key, None, who, pending)
+        if changed:
+            await self._jobs.enqueue(Job(f"alert-ticket|{key}", "alert.ticket", self._clock(), {"key": key}))
+        return await self._outcome(thread, changed, note, [Text(f"{who.name} asked for a Jira ticket; filing it now.")])
+
+    async def _file_ticket(self, job: Job) -> None:
+        stored = await self._alerts.get(job.payload["key"])
+        if stored is None or stored.value.ticket_key:
+            return
+        thread = stored.value
+        a = thread.alert
+        paragraphs = [
+            f"{a.exception_class}: {a.message}".strip(": "),
+            f"Context: {a.context or '—'} · release {a.release_stage or '—'} {a.app_version}".strip(),
+            f"Occurrences: {a.occurrences} · users affected: {a.users_affected} · first seen {a.first_received or 'unknown'}",
+            [("Open in Bugsnag", a.url or a.project_url or None)],
+        ]
+        try:
+            ticket = await file_once(
+                self._tickets, project=self._catalogue.jira_project, issue_type=self._catalogue.jira_issue_type,
+                summary=f"[Bugsnag] {a.title}: {a.message or a.context}"[:255], paragraphs=paragraphs,
+                label=f"bugsnag-{''.join(c for c in thread.key if c.isalnum())[:200]}",
+                retry_seconds=self._settings.ticket_retry_seconds,
+            )
+        except JiraRejected as err:
+            updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, lambda t: t.ticket_failed(str(err)))
+            await self._update_card(updated)
+            return
+        updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace,
+                                      lambda t: t.ticket_created(ticket.key, ticket.url))
+        await self._messenger.post(thread.address, Text(f"Filed as [{ticket.key}]({ticket.url})."))
+        await self._update_card(updated)
+
+
+def _thread_link(thread: AlertThread) -> str:
+    return thread_link(thread.address, thread.card_id) if thread.address else ""

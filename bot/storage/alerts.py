@@ -1,0 +1,94 @@
+"""Alert threads in Table Storage: one row per error key."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from ..domain.alerts import Alert, AlertState, AlertThread
+from ..domain.requests import Address, Person, TicketState
+from ..domain.versioned import Stored
+from .tables import EntityTable, TableStore, key, unkey
+
+_PARTITION = "alert"
+
+
+def _utc(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).isoformat() if value else ""
+
+
+def _time(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def _to_entity(thread: AlertThread) -> dict:
+    a = thread.address
+    return {
+        "PartitionKey": _PARTITION,
+        "RowKey": key(thread.key),
+        "Alert": json.dumps(thread.alert.to_dict(), ensure_ascii=False),
+        "Events": thread.events,
+        "Address": json.dumps([a.service_url, a.conversation_id, a.tenant_id, a.channel_id]) if a else "",
+        "CardId": thread.card_id,
+        "State": thread.state.value,
+        "OpenedAt": _utc(thread.opened_at),
+        "LastEventAt": _utc(thread.last_event_at),
+        "HandledBy": json.dumps([thread.handled_by.aad_object_id, thread.handled_by.name]) if thread.handled_by else "",
+        "HandledAt": _utc(thread.handled_at),
+        "Reason": thread.reason,
+        "SnoozedUntil": _utc(thread.snoozed_until),
+        "Ticket": thread.ticket.value, "TicketKey": thread.ticket_key, "TicketUrl": thread.ticket_url,
+        "Escalations": thread.escalations,
+        "EarlierThread": thread.earlier_thread,
+        "Revision": thread.revision,
+        "Extra": json.dumps(thread.extra, ensure_ascii=False),
+    }
+
+
+def _from_entity(e: dict) -> Stored[AlertThread]:
+    address = json.loads(e["Address"]) if e.get("Address") else None
+    handled = json.loads(e["HandledBy"]) if e.get("HandledBy") else None
+    thread = AlertThread(
+        key=unkey(e["RowKey"]),
+        alert=Alert.from_dict(json.loads(e["Alert"])),
+        events=int(e.get("Events", 1)),
+        address=Address(*address) if address else None,
+        card_id=e.get("CardId", ""),
+        state=AlertState(e.get("State", "open")),
+        opened_at=_time(e.get("OpenedAt")),
+        last_event_at=_time(e.get("LastEventAt")),
+        handled_by=Person(*handled) if handled else None,
+        handled_at=_time(e.get("HandledAt")),
+        reason=e.get("Reason", ""),
+        snoozed_until=_time(e.get("SnoozedUntil")),
+        ticket=TicketState(e.get("Ticket") or "none"), ticket_key=e.get("TicketKey", ""), ticket_url=e.get("TicketUrl", ""),
+        escalations=int(e.get("Escalations", 0)),
+        earlier_thread=e.get("EarlierThread", ""),
+        revision=int(e.get("Revision", 0)),
+        extra=json.loads(e.get("Extra") or "{}"),
+    )
+    return Stored(thread, e.metadata["etag"])
+
+
+class TableAlertRepository:
+    """Alert threads, in Table Storage."""
+
+    def __init__(self, store: TableStore) -> None:
+        self._table = EntityTable(store, "Alerts")
+
+    async def get(self, thread_key: str) -> Stored[AlertThread] | None:
+        """One thread, or None."""
+        entity = await self._table.get(_PARTITION, thread_key)
+        return _from_entity(entity) if entity else None
+
+    async def add(self, thread: AlertThread) -> str:
+        """Claim a new thread for an error; AlreadyExists when another event got there first."""
+        return await self._table.create(_to_entity(thread))
+
+    async def replace(self, thread: AlertThread, etag: str) -> str:
+        """Change a thread read with this ETag; ConcurrencyError if it changed meanwhile."""
+        return await self._table.replace(_to_entity(thread), etag)
+
+    async def remove(self, thread: AlertThread, etag: str) -> None:
+        """Remove a thread (to start a fresh one for the same error)."""
+        await self._table.delete(_PARTITION, thread.key, etag)
