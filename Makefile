@@ -16,8 +16,10 @@ $(PY_STAMP): $(PY) requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# --ignore-scripts: keytar (a dependency of @microsoft/m365agentstoolkit-cli) builds against libsecret in
+# its install script and fails without it; no package here needs an install script to run.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## dev: Azurite + the bot on 127.0.0.1:3978 + the Agents Playground; Ctrl-C stops all three.
@@ -27,6 +29,12 @@ dev: install
 ## test: the whole suite against its own Azurite on a free port; exits with pytest's code.
 test: install
 	$(PY) -m pytest
+
+## package: build/appPackage.zip for Teams: the manifest with ${{...}} filled from ENV_FILE (default env/.env.dev), plus the icons.
+ENV_FILE ?= env/.env.dev
+.PHONY: package
+package: $(PY)
+	$(PY) scripts/package_app.py --env-file $(ENV_FILE) --output build/appPackage.zip
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

@@ -66,6 +66,7 @@ class Params:
     idle_seconds: float
     quiet: float
     settle_cap: float
+    one_channel: bool = False
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -210,7 +211,7 @@ async def run_all(stack: Stack, params: Params, prefix: str) -> tuple[dict[str, 
             connector = BenchConnector()
             runner, connector_url = await serve(connector.app())
             runners.append(runner)
-            targets.append(Target(name, url, connector, connector_url, process.pid, alive, params.text))
+            targets.append(Target(name, url, connector, connector_url, process.pid, alive, params.text, one_channel=params.one_channel))
         return await measure(stack.proxy, targets, params, prefix)
     finally:
         for runner in runners:
@@ -247,6 +248,8 @@ def parse_args(argv: list[str] | None) -> Params:
     parser.add_argument("--pause-ms", type=float, default=0.0, help="pause between sequential requests, so Table "
                         "work a bot does after its ack cannot fall into the next request's window (default 0)")
     parser.add_argument("--quick", action="store_true", help="tiny numbers for a smoke run (< 30 s)")
+    parser.add_argument("--one-channel", action="store_true", help="send every request to one channel, so Teams' "
+                        "per-conversation send limits (8 per 2 s), which the bot keeps, bound the throughput")
     parser.add_argument("--output", type=Path, default=RESULTS / "ack_latency.json", help="where the JSON goes "
                         "(default bench/results/ack_latency.json)")
     parser.add_argument("--text", default=REQUEST_TEXT, help="message after the @mention; {n} becomes a counter "
@@ -266,6 +269,7 @@ def parse_args(argv: list[str] | None) -> Params:
         text=args.text,
         output=args.output.resolve(),
         pause_ms=args.pause_ms,
+        one_channel=args.one_channel,
         idle_seconds=1.0 if quick else 3.0,
         quiet=0.3 if quick else 0.5,
         settle_cap=1.0 if quick else 15.0,

@@ -32,11 +32,17 @@ class Target:
     alive: Callable[[], bool]
     text: str = REQUEST_TEXT
     sent: int = 0
+    one_channel: bool = False
 
     def next_activity(self) -> dict:
-        """A fresh channel @mention in a new thread, pointing at this target's connector."""
+        """A fresh channel @mention in a new thread, pointing at this target's connector.
+
+        Each request goes to its own channel unless one_channel is set: Teams limits sends per conversation
+        (8 per 2 s), which would measure Teams' limit rather than the bot; --one-channel shows that limit.
+        """
         self.sent += 1
-        return channel_mention(self.text.replace("{n}", str(self.sent)), self.connector_url)
+        channel = None if self.one_channel else f"19:bench{self.sent}@thread.tacv2"
+        return channel_mention(self.text.replace("{n}", str(self.sent)), self.connector_url, channel=channel)
 
 
 @dataclass

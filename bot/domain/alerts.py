@@ -100,8 +100,13 @@ class AlertThread:
         return replace(self, revision=self.revision + 1, **changes)
 
     def repeated(self, alert: Alert, at: datetime) -> "AlertThread":
-        """Another event of the same error: newer counters, one more event."""
-        return self._changed(alert=alert, events=self.events + 1, last_event_at=at)
+        """Another event of the same error: one more event; Bugsnag's counters only grow, whatever order webhooks arrive in."""
+        newest = replace(
+            alert,
+            occurrences=max(alert.occurrences, self.alert.occurrences),
+            users_affected=max(alert.users_affected, self.alert.users_affected),
+        )
+        return self._changed(alert=newest, events=self.events + 1, last_event_at=at)
 
     def handle(self, who: Person, at: datetime) -> "AlertThread":
         """I'm handling it: stops the clock; a second click by the same person changes nothing."""

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from .errors import DomainError
 
+TOMBSTONE = "job.tombstone"
+
 
 class RetryLater(DomainError):
     """The job could not finish now (an outside service is down or throttling); run it again later."""
@@ -27,6 +29,9 @@ class Job:
     attempts: int = 0
     lease_until: datetime | None = None
     owner: str = ""
+    # When set, the finished job leaves a tombstone for this long, so that enqueuing the same id
+    # again (Teams redelivering a message) is still recognised as a duplicate.
+    remember_seconds: int = 0
 
     def leased(self, owner: str, now: datetime, seconds: float) -> "Job":
         """This job, taken by an owner until the lease runs out."""
@@ -35,6 +40,10 @@ class Job:
     def retry_at(self, when: datetime) -> "Job":
         """This job, released and due again at a later time."""
         return replace(self, due=when, owner="", lease_until=None)
+
+    def tombstone(self, now: datetime) -> "Job":
+        """What stays of a finished job while its id must not be reused."""
+        return Job(self.id, TOMBSTONE, now + timedelta(seconds=self.remember_seconds))
 
     def available(self, now: datetime) -> bool:
         """Due and not leased by anyone."""

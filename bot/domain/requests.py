@@ -197,6 +197,25 @@ class SupportRequest:
         """Record when the acknowledgement went out."""
         return replace(self, acked_at=at)
 
+    def opening(self) -> dict:
+        """The facts known on arrival, as plain data (carried by the paging job)."""
+        a = self.address
+        return {
+            "id": self.id, "address": [a.service_url, a.conversation_id, a.tenant_id, a.channel_id],
+            "requester": [self.requester.aad_object_id, self.requester.name, self.requester.teams_id],
+            "text": self.text, "received_at": self.received_at.isoformat(), "target_at": self.target_at.isoformat(),
+            "in_hours": self.in_hours,
+        }
+
+    @classmethod
+    def from_opening(cls, data: dict) -> "SupportRequest":
+        """A new request from opening()'s data."""
+        return cls(
+            id=data["id"], address=Address(*data["address"]), requester=Person(*data["requester"]), text=data["text"],
+            received_at=datetime.fromisoformat(data["received_at"]), target_at=datetime.fromisoformat(data["target_at"]),
+            in_hours=bool(data["in_hours"]),
+        )
+
 
 @dataclass(frozen=True)
 class DbRisk:

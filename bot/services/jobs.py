@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
 from ..domain.errors import DomainError, StorageUnavailable
-from ..domain.jobs import Job, RetryLater, backoff_seconds
+from ..domain.jobs import TOMBSTONE, Job, RetryLater, backoff_seconds
 from ..domain.versioned import Stored
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ class JobRepository(Protocol):
     async def finish(self, job: Job, etag: str) -> bool: ...
 
 
+async def _forget(job: Job) -> None:
+    """A tombstone's time is up: running it deletes it."""
+
+
 class JobRunner:
     """Runs registered handlers by job kind; at-least-once with leases, once in practice."""
 
@@ -36,7 +40,7 @@ class JobRunner:
         self._jobs = jobs
         self._clock = clock
         self._poll = poll_seconds
-        self._handlers: dict[str, JobHandler] = {}
+        self._handlers: dict[str, JobHandler] = {TOMBSTONE: _forget}
         self._inline: set[asyncio.Task] = set()
         self.owner = uuid.uuid4().hex[:12]
         self._stopping = asyncio.Event()
@@ -110,7 +114,10 @@ class JobRunner:
             await self._reschedule(job, etag, backoff_seconds(job.attempts))
             return
         try:
-            await self._jobs.finish(job, etag)
+            if job.remember_seconds:
+                await self._jobs.release(job.tombstone(self._clock()), etag)
+            else:
+                await self._jobs.finish(job, etag)
         except DomainError:
             log.warning("job %s ran but could not be removed; it may run again", job.id, exc_info=True)
 

@@ -37,6 +37,8 @@ from .triage import TriageResult, decide
 
 log = logging.getLogger(__name__)
 NOT_ALLOWED = "Only the current support pair, the fallback and the leads can do that."
+# Teams redelivers a message it got no answer for within seconds; a day of memory is plenty.
+REDELIVERY_WINDOW_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -111,21 +113,22 @@ class RequestDesk:
 
     async def open(self, *, message_id: str, address: Address, requester: Person, text: str,
                    received_at: datetime) -> tuple[SupportRequest, PreparedJob] | None:
-        """Record a new request and prepare its paging (two storage round trips); None for a redelivery."""
+        """Store the request's paging job, which carries the request (one round trip); None for a redelivery.
+
+        The job is the durable record from here on: it writes the request row before it pages anyone, so
+        the acknowledgement waits for a single write and nothing is lost if this instance dies after it.
+        """
         calendar = self.catalogue.calendar
         request = SupportRequest(
             id=message_id, address=address, requester=requester, text=text, received_at=received_at,
             target_at=calendar.add_working_seconds(received_at, self._timings.target_seconds),
             in_hours=calendar.is_working_time(received_at),
         )
-        try:
-            await self._requests.add(request)
-        except AlreadyExists:
-            return None
-        prepared = await self._jobs.prepare(Job(f"page|{request.id}", "request.page", received_at, {"request": request.id}))
-        if prepared is None:
-            return None
-        return request, prepared
+        prepared = await self._jobs.prepare(
+            Job(f"page|{request.id}", "request.page", received_at, {"request": request.id, "opening": request.opening()},
+                remember_seconds=REDELIVERY_WINDOW_SECONDS)
+        )
+        return (request, prepared) if prepared else None
 
     async def _status(self) -> SupportStatus:
         return await support_status(self._clock(), self._tz, self._policy, self._members, self._weeks)
@@ -152,11 +155,22 @@ class RequestDesk:
         """The triage card for a request as it is now."""
         return request_card(request, self.catalogue, self._tz, thread_link(request.address, request.id))
 
-    async def _page(self, job: Job) -> None:
+    async def _recorded(self, job: Job) -> SupportRequest:
+        """The request row, written from the job's opening facts if this is the first attempt."""
         stored = await self._requests.get(job.payload["request"])
-        if stored is None or stored.value.card_id:
-            return  # gone, or paged already by an earlier attempt
-        request = stored.value
+        if stored is not None:
+            return stored.value
+        request = SupportRequest.from_opening(job.payload["opening"])
+        try:
+            await self._requests.add(request)
+        except AlreadyExists:
+            return (await self._requests.get(request.id)).value
+        return request
+
+    async def _page(self, job: Job) -> None:
+        request = await self._recorded(job)
+        if request.card_id:
+            return  # paged already by an earlier attempt
         status = await self._status()
         await self._messenger.post(request.address, self.page_message(request, status))
         card_id = await self._messenger.post(request.address, Card(self.card(request), summary="Support request"))

@@ -27,6 +27,7 @@ def _to_entity(job: Job) -> dict:
         "Attempts": job.attempts,
         "LeaseUntil": _utc(job.lease_until),
         "Owner": job.owner,
+        "RememberSeconds": job.remember_seconds,
     }
 
 
@@ -39,6 +40,7 @@ def _from_entity(e: dict) -> Stored[Job]:
         attempts=int(e.get("Attempts", 0)),
         lease_until=datetime.fromisoformat(e["LeaseUntil"]) if e.get("LeaseUntil") else None,
         owner=e.get("Owner", ""),
+        remember_seconds=int(e.get("RememberSeconds", 0)),
     )
     return Stored(job, e.metadata["etag"])
 

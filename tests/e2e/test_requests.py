@@ -359,3 +359,12 @@ async def test_db_override_approval_needs_a_second_person_with_production_access
     confirmed = await click(http, desk, connector, opened, "request.db_confirm", FRITZ)
     text = json.dumps(confirmed["value"])
     assert "approved" in text and "Fritz Fallback" in text and "Resolved" in text
+
+
+async def test_a_late_redelivery_after_paging_is_still_a_duplicate(http, desk, connector):
+    opened = await open_request(http, desk, connector)
+    await connector.wait_until(lambda c: len(c.created) == 2, what="paging done")
+    await asyncio.sleep(0.5)
+    await post(http, desk, opened.activity)
+    await asyncio.sleep(1)
+    assert sum("Thanks" in t for t in texts_in(connector, opened.thread)) == 1

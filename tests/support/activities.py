@@ -36,13 +36,16 @@ def personal(text: str, service_url: str, aad: str | None = None, name: str | No
     return activity
 
 
-def channel_mention(text: str, service_url: str, aad: str | None = None, name: str | None = None) -> dict:
-    """A channel message that @mentions the bot, starting a new thread."""
+def channel_mention(text: str, service_url: str, aad: str | None = None, name: str | None = None,
+                    channel: str | None = None) -> dict:
+    """A channel message that @mentions the bot, starting a new thread (in #backend unless a channel is given)."""
     activity = fixture("channel_mention")
     message_id = str(1764427330123 + next(_ids))
     activity["id"] = message_id
     activity["text"] = f"<at>Support Bot</at> {text}"
     activity["serviceUrl"] = service_url
+    if channel:
+        activity["channelData"].update({"channel": {"id": channel}, "teamsChannelId": channel})
     channel = activity["channelData"]["channel"]["id"]
     activity["conversation"]["id"] = f"{channel};messageid={message_id}"
     activity["attachments"] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -19,6 +20,7 @@ class Sent:
     body: dict
     authorization: str | None
     new_id: str = ""
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -125,3 +125,16 @@ async def test_prepared_job_runs_with_facts_only_this_instance_knows():
     await prepared.start(acked_at="now")
     assert seen == [{"request": "r1", "acked_at": "now"}] and jobs.rows == {}
     assert await runner.prepare(replace(prepared.job, lease_until=None)) is not None
+
+
+async def test_a_remembered_job_keeps_its_id_taken_until_the_tombstone_expires():
+    jobs, clock, ran = FakeJobs(), Clock(), []
+    runner = JobRunner(jobs, clock)
+    runner.handles("page")(lambda job: asyncio.sleep(0, ran.append(job.id)))
+    await runner.enqueue(Job("page|m1", "page", clock.now, remember_seconds=3600))
+    await runner.run_due()
+    assert ran == ["page|m1"]
+    assert await runner.enqueue(Job("page|m1", "page", clock.now)) is False  # a redelivery is a duplicate
+    clock.now += timedelta(seconds=3601)
+    await runner.run_due()
+    assert jobs.rows == {} and ran == ["page|m1"]
