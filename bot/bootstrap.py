@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
 from aiohttp import web
 
-from .commands import alerts as _alerts, help as _help, requests as _requests, who as _who  # noqa: F401 - registers handlers
+from .commands import (  # noqa: F401 - importing registers the commands and card verbs
+    alerts as _alerts,
+    help as _help,
+    requests as _requests,
+    rotation as _rotation,
+    who as _who,
+)
 from .config import ConfigError, Settings
+from .logs import bound
+from .domain.errors import DomainError
 from .domain.iteration import IterationPolicy
 from .domain.requests import Address
 from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
 from .services.catalogue import CatalogueError, load_catalogue
 from .services.alerts import AlertDesk, AlertSettings
 from .services.jobs import JobRunner
+from .services.rotation import RotationDesk
 from .services.requests import RequestDesk, Timings
+from .storage.absences import TableAbsenceRepository
 from .storage.alerts import TableAlertRepository
+from .storage.audit import TableAuditLog
+from .storage.proposals import TableProposalRepository
 from .storage.conversations import TableConversationRepository
 from .storage.jobs import TableJobRepository
 from .storage.requests import TableRequestRepository
@@ -49,8 +62,11 @@ class Services:
     conversations: TableConversationRepository
     requests: TableRequestRepository
     jobs: JobRunner
+    absences: TableAbsenceRepository
+    audit: TableAuditLog
     desk: "RequestDesk | None" = None
     alert_desk: "AlertDesk | None" = None
+    rotation: "RotationDesk | None" = None
 
 
 def open_store(settings: Settings) -> TableStore:
@@ -73,6 +89,8 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         conversations=TableConversationRepository(store),
         requests=TableRequestRepository(store),
         jobs=JobRunner(TableJobRepository(store), clock, settings.job_poll_seconds),
+        absences=TableAbsenceRepository(store),
+        audit=TableAuditLog(store),
     )
 
 
@@ -82,6 +100,28 @@ def _tickets(settings: Settings):
     from .integrations.jira import JiraClient, JiraConfig
 
     return JiraClient(JiraConfig(settings.jira_base_url, settings.jira_email, settings.jira_api_token))
+
+
+async def _keep_cycle(rotation: RotationDesk, every_seconds: float = 600) -> None:
+    """Keep the weekly cycle's jobs enqueued; each instance does it, the job ids make it idempotent."""
+    while True:
+        try:
+            await rotation.ensure_cycle()
+        except DomainError as err:
+            log.warning("could not schedule the weekly cycle: %s", err)
+        await asyncio.sleep(every_seconds)
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler):
+    """Every log line of a request carries its id (the caller's x-request-id, else a new one), echoed back."""
+    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    # The webhook URL carries the Bugsnag secret; it must never reach a log line.
+    path = "/api/bugsnag/***" if request.path.startswith("/api/bugsnag/") else request.path
+    with bound(request_id=request_id, path=path):
+        response = await handler(request)
+    response.headers["x-request-id"] = request_id
+    return response
 
 
 def _alert_settings(settings: Settings) -> AlertSettings:
@@ -121,9 +161,15 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         weeks=services.weeks, jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy,
         tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
     )
+    services.rotation = RotationDesk(
+        members=services.members, weeks=services.weeks, absences=services.absences,
+        proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
+        jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
+        clock=clock, requests=services.requests,
+    )
     bot = SupportBot(services, pacer)
     # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.
-    app = web.Application(client_max_size=max(settings.max_body_bytes, MAX_WEBHOOK_BYTES))
+    app = web.Application(client_max_size=max(settings.max_body_bytes, MAX_WEBHOOK_BYTES), middlewares=[request_ids])
     app["services"] = services
 
     async def healthz(_: web.Request) -> web.Response:
@@ -134,8 +180,11 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         await services.store.ensure_tables()
         log.info("tables ready with prefix %r", settings.table_prefix)
         app["job_loop"] = asyncio.create_task(services.jobs.run_forever())
+        app["cycle_loop"] = asyncio.create_task(_keep_cycle(services.rotation))
 
     async def cleanup(_: web.Application) -> None:
+        if "cycle_loop" in app:
+            app["cycle_loop"].cancel()
         await services.jobs.stop()
         if "job_loop" in app:
             # A job stuck on a slow outside call keeps its lease and runs again elsewhere; don't wait for it.

@@ -1,15 +1,30 @@
-"""Structured JSON logs on stderr; secrets never reach them because settings hide them from repr."""
+"""Structured JSON logs on stderr, carrying the request, activity and job ids of the work in progress."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import sys
 from datetime import datetime, timezone
+from typing import Iterator
+
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})
+
+
+@contextlib.contextmanager
+def bound(**fields: str | None) -> Iterator[None]:
+    """Add fields (request_id, activity_id, conversation_id, job_id, ...) to every log line inside the block."""
+    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line."""
+    """One JSON object per line, with the bound context."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -17,6 +32,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            **_context.get(),
         }
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)

@@ -15,3 +15,6 @@ class Verb(str, enum.Enum):
     ALERT_TICKET = "alert.ticket"
     ALERT_DISMISS = "alert.dismiss"
     ALERT_SNOOZE = "alert.snooze"
+    PLAN_CONFIRM = "plan.confirm"
+    PLAN_ANOTHER = "plan.another"
+    PLAN_EDIT = "plan.edit"

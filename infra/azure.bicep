@@ -77,12 +77,21 @@ param jiraApiToken string = ''
 @description('JIRA_RETRY_SECONDS; empty for the bot\'s default.')
 param jiraRetrySeconds string = ''
 
-@description('BUGSNAG_PROJECT_IDS: comma-separated Bugsnag project ids whose webhooks are accepted; empty turns the Bugsnag webhook off.')
-param bugsnagProjectIds string = ''
+@description('Turns the Bugsnag webhook (POST /api/bugsnag/<secret>) on: BUGSNAG_WEBHOOK_SECRET then refers to the Key Vault secret bugsnag-webhook-secret, which must exist (bugsnagWebhookSecret, or az keyvault secret set).')
+param enableBugsnagWebhook bool = false
 
 @secure()
-@description('BUGSNAG_WEBHOOK_SECRET, stored in Key Vault as bugsnag-webhook-secret. Leave empty to keep the secret already there.')
+@description('BUGSNAG_WEBHOOK_SECRET (at least 24 letters, digits, - or _), stored in Key Vault as bugsnag-webhook-secret. Leave empty to keep the secret already there.')
 param bugsnagWebhookSecret string = ''
+
+@description('BUGSNAG_PROJECT_IDS: comma-separated Bugsnag project ids whose webhooks are accepted; empty accepts any.')
+param bugsnagProjectIds string = ''
+
+@description('ALERTS_CHANNEL_ID: the alert channel (19:...@thread.tacv2); empty until a lead says "alerts here" in it.')
+param alertsChannelId string = ''
+
+@description('TEAMS_SERVICE_URL: the Bot Connector URL for ALERTS_CHANNEL_ID (the serviceUrl Teams uses for your region); empty for the bot\'s default.')
+param teamsServiceUrl string = ''
 
 @description('Object id of a user or group that may set Key Vault secrets ("Key Vault Secrets Officer"); empty grants nobody.')
 param secretsOfficerPrincipalId string = ''
@@ -106,7 +115,7 @@ var keyVaultName = take('kv-${suffix}', 24)
 var jiraSecretName = 'jira-api-token'
 var bugsnagSecretName = 'bugsnag-webhook-secret'
 var jiraEnabled = !empty(jiraBaseUrl)
-var bugsnagEnabled = !empty(bugsnagProjectIds)
+var bugsnagEnabled = enableBugsnagWebhook
 
 // Built-in role definition ids (the same in every tenant).
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -366,18 +375,26 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
           name: 'JIRA_RETRY_SECONDS'
           value: jiraRetrySeconds
         }
-        // Bugsnag: the webhook secret comes from Key Vault.
-        {
-          name: 'BUGSNAG_PROJECT_IDS'
-          value: bugsnagProjectIds
-        }
+        // Bugsnag alerts: the webhook secret comes from Key Vault.
         {
           name: 'BUGSNAG_WEBHOOK_SECRET'
           value: bugsnagEnabled ? bugsnagSecretReference : ''
         }
         {
+          name: 'BUGSNAG_PROJECT_IDS'
+          value: bugsnagProjectIds
+        }
+        {
           name: 'ALERT_ESCALATION_SECONDS'
           value: alertEscalationSeconds
+        }
+        {
+          name: 'ALERTS_CHANNEL_ID'
+          value: alertsChannelId
+        }
+        {
+          name: 'TEAMS_SERVICE_URL'
+          value: teamsServiceUrl
         }
       ]
     }

@@ -77,6 +77,7 @@ class AlertDesk:
         job = Job(f"alert|{uuid.uuid4().hex}", "alert.deliver", self._clock(), {"alert": alert.to_dict()})
         await self._jobs.enqueue(job)
         self._jobs.wake()
+        log.info("bugsnag alert stored as %s (%s)", job.id, alert.trigger_type)
 
     async def set_channel(self, address: Address, who: Person) -> None:
         """A lead makes this channel the alert channel; waiting alerts are posted there."""

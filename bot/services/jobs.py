@@ -12,6 +12,7 @@ from typing import Awaitable, Callable, Protocol
 from ..domain.errors import DomainError, StorageUnavailable
 from ..domain.jobs import TOMBSTONE, Job, RetryLater, backoff_seconds
 from ..domain.versioned import Stored
+from ..logs import bound
 
 log = logging.getLogger(__name__)
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -95,6 +96,10 @@ class JobRunner:
         return ran
 
     async def _run(self, job: Job, etag: str) -> None:
+        with bound(job_id=job.id, job_kind=job.kind, attempt=str(job.attempts)):
+            await self._run_bound(job, etag)
+
+    async def _run_bound(self, job: Job, etag: str) -> None:
         handler = self._handlers.get(job.kind)
         try:
             if handler is None:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from ..domain.members import Member
 from ..domain.messages import Reply
+from ..domain.planning import Absence
 from ..domain.requests import Address, Person, SupportRequest
 from ..domain.rotation import RotationWeek
 from ..domain.versioned import Stored
@@ -66,3 +67,12 @@ class Ticket(Protocol):
 
     key: str
     url: str
+
+
+class AbsenceRepository(Protocol):
+    """Who is away when."""
+
+    async def add(self, absence: "Absence") -> bool: ...
+    async def remove(self, absence: "Absence") -> None: ...
+    async def of(self, person: str) -> list["Absence"]: ...
+    async def overlapping(self, first: date, last: date) -> list["Absence"]: ...

@@ -54,7 +54,7 @@ def translated(what: str):
 class TableStore:
     """One Table Storage account, shared by all repositories; table names carry the prefix."""
 
-    TABLES = ("Members", "Weeks", "Conversations", "Requests", "Jobs", "Alerts")
+    TABLES = ("Members", "Weeks", "Conversations", "Requests", "Jobs", "Alerts", "Absences", "Audit", "Proposals")
 
     def __init__(self, service: TableServiceClient, prefix: str) -> None:
         self._service = service
@@ -141,6 +141,22 @@ class EntityTable:
         with translated(f"creating {self._name}/{entity['RowKey']}"):
             meta = await self._client.create_entity(entity)
         return meta["etag"]
+
+    async def create_if_missing(self, entity: dict) -> bool:
+        """Insert a new entity; False when one with that key exists (for rows that are never changed)."""
+        try:
+            await self.create(entity)
+            return True
+        except AlreadyExists:
+            return False
+
+    async def delete_if_present(self, partition: str, row: str) -> None:
+        """Delete an entity unconditionally; only for rows that are never changed in place."""
+        with translated(f"deleting {self._name}/{row}"):
+            try:
+                await self._client.delete_entity(key(partition), key(row))
+            except ResourceNotFoundError:
+                pass
 
     async def replace(self, entity: dict, etag: str) -> str:
         """Replace an entity only if it is unchanged since it was read; ConcurrencyError otherwise."""

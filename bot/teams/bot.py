@@ -140,6 +140,7 @@ class SupportBot(ActivityHandler):
         request, paging = opened
         await self._send(turn_context, [desk.ack(request)])
         paging.start(acked_at=self._services.clock().isoformat())
+        log.info("support request acknowledged")
 
     async def _thread_reply(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

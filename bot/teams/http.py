@@ -13,6 +13,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import DeserializationError
 
 from ..config import Settings
+from ..logs import bound
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ def messages_handler(settings: Settings, adapter: CloudAdapter, bot: Bot):
             log.warning("refused an activity from tenant %r", tenant_of(activity) or "(none)")
             return _error(403, "this bot does not serve your tenant")
         try:
-            response = await adapter.process_activity(auth_header, activity, bot.on_turn)
+            with bound(activity_id=activity.id, conversation_id=activity.conversation.id, activity_type=activity.type):
+                response = await adapter.process_activity(auth_header, activity, bot.on_turn)
         except (PermissionError, jwt.PyJWTError) as err:
             log.info("refused a request: %s", type(err).__name__)
             return _error(401, "the token is missing, invalid, expired or not for this bot")

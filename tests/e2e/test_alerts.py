@@ -227,3 +227,20 @@ async def test_reopened_error_posts_a_new_card_linked_to_the_old_thread(http, al
     fresh = channel_cards(connector)[1].body["attachments"][0]["content"]
     assert "Earlier thread for this error" in json.dumps(fresh)
     assert channel_cards(connector)[0].new_id in json.dumps(fresh)
+
+
+async def test_logs_carry_ids_and_never_the_secrets(http, alert_bot, connector, jira):
+    async with http.post(f"{alert_bot.url}/api/bugsnag/{SECRET}", json=PAYLOAD, headers={"x-request-id": "req-42"}) as r:
+        assert r.headers["x-request-id"] == "req-42"
+    await connector.wait_until(lambda c: channel_cards(c), what="the card")
+    await post(http, alert_bot, activities.channel_mention("the export is broken", connector.url, aad=OLGA))
+    await connector.wait_until(lambda c: c.cards() and len(c.cards()) >= 2, what="the request card")
+    await asyncio.to_thread(alert_bot.stop)
+    log = alert_bot.log()
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert lines, log
+    assert SECRET not in log and jira.api_token not in log
+    stored = next(e for e in lines if e["message"].startswith("bugsnag alert stored"))
+    assert stored["request_id"] == "req-42" and stored["path"] == "/api/bugsnag/***"
+    acked = next(e for e in lines if e["message"] == "support request acknowledged")
+    assert acked["activity_id"] and acked["request_id"] and acked["conversation_id"].endswith(acked["activity_id"])

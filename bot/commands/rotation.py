@@ -1,0 +1,146 @@
+"""Rotation commands in personal chat (me, away, absences, roster, history), `rotation here`, and the pick card."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from cards.verbs import Verb
+
+from ..domain.dates import parse_range
+from ..domain.errors import DomainError
+from ..domain.members import weekday_names
+from ..domain.messages import Reply, Text
+from .actions import ActionRequest, ActionResult, actions, card_revision, from_outcome
+from .requests import person
+from .router import CommandRequest, Scope, router
+
+PERSONAL = frozenset({Scope.PERSONAL})
+UPCOMING_WEEKS = 12
+
+
+def _today(request: CommandRequest) -> date:
+    return request.now.astimezone(request.services.settings.tz).date()
+
+
+@router.command("me", summary="my coming duties, my observer week and my absences", scopes=PERSONAL)
+async def me(request: CommandRequest) -> list[Reply]:
+    """What is coming up for me."""
+    s = request.services
+    mine = request.caller.aad_object_id
+    stored = await s.members.get(mine)
+    if stored is None:
+        return [Text("You are not on the roster. Ask a lead to add you.")]
+    today = _today(request)
+    start = s.policy.containing(today).start
+    weeks = [w.value for w in await s.weeks.between(start, start + timedelta(days=7 * UPCOMING_WEEKS))]
+    lines = []
+    for week in weeks:
+        role = "pair" if mine in week.pair else "fallback (" + ", ".join(weekday_names(week.fallback_days)) + ")" if mine == week.fallback else "observer" if mine == week.observer else ""
+        if role:
+            lines.append(f"- {week.iteration.label()}: {role}")
+    member = stored.value
+    observer = "done" if member.observer_done or any(w.observer == mine for w in weeks) else "not yet: you may shadow one week before serving"
+    absences = [a for a in await s.absences.of(mine) if a.last >= today]
+    text = "**Your coming duties**\n\n" + ("\n".join(lines) if lines else "none planned yet")
+    text += f"\n\n**Observer week:** {observer}"
+    text += "\n\n**Your absences:** " + (", ".join(f"{a.first:%d.%m.}–{a.last:%d.%m.%Y}" + (" (Outlook)" if a.source == "outlook" else "") for a in absences) or "none")
+    return [Text(text)]
+
+
+@router.command("away", usage="away 24.12.–2.1. | away 2026-12-24 2027-01-02 | away friday",
+                summary="record my absence", scopes=PERSONAL)
+async def away(request: CommandRequest) -> list[Reply]:
+    """Record an absence of my own; it may warn the team if it breaks a confirmed week."""
+    if not request.args.strip():
+        return [Text("When are you away? For example `away friday`, `away 24.12.–2.1.` or `away 2026-12-24 2027-01-02`.")]
+    first, last = parse_range(request.args, _today(request))
+    lines = await request.services.rotation.add_absence(person(request.caller), first, last)
+    return [Text("\n\n".join(lines))]
+
+
+@router.command("absences", summary="my coming absences and the team's", scopes=PERSONAL)
+async def absences(request: CommandRequest) -> list[Reply]:
+    """Everyone's absences in the coming weeks."""
+    s = request.services
+    today = _today(request)
+    found = await s.absences.overlapping(today, today + timedelta(days=7 * UPCOMING_WEEKS))
+    roster = {m.value.aad_object_id: m.value.display_name for m in await s.members.list()}
+    if not found:
+        return [Text("Nobody has recorded an absence for the coming weeks.")]
+    lines = [f"- {roster.get(a.person, a.person)}: {a.first:%a %d.%m.} – {a.last:%a %d.%m.%Y}" + (" (Outlook)" if a.source == "outlook" else "") for a in found]
+    return [Text("**Absences in the coming weeks**\n\n" + "\n".join(lines))]
+
+
+@router.command("roster", summary="who is on the roster", scopes=PERSONAL)
+async def roster(request: CommandRequest) -> list[Reply]:
+    """The roster with production access, working days and role."""
+    members = [m.value for m in await request.services.members.list()]
+    if not members:
+        return [Text("The roster is empty. A lead can import one with `python -m bot roster import`.")]
+    lines = [
+        f"- {m.display_name}{' 🔑' if m.production_access else ''}{' (lead)' if m.is_lead else ''}"
+        f" · {', '.join(weekday_names(m.working_weekdays))}{'' if m.active else ' · inactive'}"
+        for m in members
+    ]
+    return [Text("**Roster** (🔑 production access)\n\n" + "\n".join(lines))]
+
+
+@router.command("history", summary="recent teams and changes", scopes=PERSONAL)
+async def history(request: CommandRequest) -> list[Reply]:
+    """The last iterations' teams and the latest audited changes."""
+    s = request.services
+    today = _today(request)
+    roster = {m.value.aad_object_id: m.value.display_name for m in await s.members.list()}
+    weeks = [w.value for w in await s.weeks.between(today - timedelta(days=7 * 8), today)]
+    lines = [f"- {w.iteration.label()}: {' & '.join(roster.get(p, p) for p in w.pair)}" for w in reversed(weeks)]
+    months = [today.strftime("%Y-%m"), (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")]
+    changes = await s.audit.recent(months, limit=10)
+    change_lines = [f"- {c.at.astimezone(s.settings.tz):%d.%m. %H:%M} {c.who} {c.what}" for c in changes]
+    return [Text("**Recent teams**\n\n" + ("\n".join(lines) or "none") + "\n\n**Recent changes**\n\n" + ("\n".join(change_lines) or "none"))]
+
+
+@router.command("rotation", usage="rotation here", summary="post the weekly pick and handover in this channel (leads)",
+                scopes=frozenset({Scope.CHANNEL}))
+async def rotation_here(request: CommandRequest) -> list[Reply]:
+    """A lead chooses the channel for the Monday pick and the Wednesday handover."""
+    if request.args.strip().lower() != "here" or request.address is None:
+        return [Text("Write **rotation here** in the channel that should get the Monday pick and the handover.")]
+    await request.services.rotation.set_channel(request.address, person(request.caller))
+    return [Text("From now on the Monday pick and the Wednesday handover are posted here.")]
+
+
+@router.command("pick", summary="post the card to pick the next iteration's pair, here")
+async def pick(request: CommandRequest) -> list[Reply]:
+    """Propose the next pair now instead of waiting for Monday 17:00."""
+    if request.address is None:
+        return [Text("I can't post a card here.")]
+    await request.services.rotation.pick_now(request.address)
+    return []
+
+
+def _start(data: dict) -> date:
+    try:
+        return date.fromisoformat(str(data.get("start")))
+    except ValueError:
+        raise DomainError("This card is out of date.") from None
+
+
+@actions.verb(Verb.PLAN_CONFIRM)
+async def confirm(request: ActionRequest) -> ActionResult:
+    """Confirm the team on the pick card."""
+    desk = request.services.rotation
+    return from_outcome(await desk.confirm(_start(request.data), card_revision(request.data), person(request.caller)))
+
+
+@actions.verb(Verb.PLAN_ANOTHER)
+async def another(request: ActionRequest) -> ActionResult:
+    """Show the next-best suggestion."""
+    desk = request.services.rotation
+    return from_outcome(await desk.another(_start(request.data), card_revision(request.data), person(request.caller)))
+
+
+@actions.verb(Verb.PLAN_EDIT)
+async def edit(request: ActionRequest) -> ActionResult:
+    """Save a team chosen by hand, if it passes the rules."""
+    desk = request.services.rotation
+    return from_outcome(await desk.edit(_start(request.data), card_revision(request.data), person(request.caller), request.data))

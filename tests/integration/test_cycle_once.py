@@ -1,0 +1,142 @@
+"""Two instances on one Table account: the Monday pick goes out once, and only one of concurrent confirms wins."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.iteration import IterationPolicy
+from bot.domain.requests import Address, Person
+from bot.domain.rotation import RotationWeek
+from bot.services.catalogue import load_catalogue
+from bot.services.jobs import JobRunner
+from bot.services.roster import import_roster
+from bot.services.roster_file import RosterDocument, parse_roster
+from bot.services.rotation import RotationDesk
+from bot.storage.absences import TableAbsenceRepository
+from bot.storage.audit import TableAuditLog
+from bot.storage.conversations import TableConversationRepository
+from bot.storage.jobs import TableJobRepository
+from bot.storage.members import TableMemberRepository
+from bot.storage.proposals import TableProposalRepository
+from bot.storage.weeks import TableWeekRepository
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ROOT = Path(__file__).resolve().parents[2]
+DORA, PAULA, LARS = "6a1f2e8c-0000-4000-8000-00000000d001", "6a1f2e8c-0000-4000-8000-00000000d002", "6a1f2e8c-0000-4000-8000-00000000e001"
+CHANNEL = Address("https://smba.example/", "19:backend0channel0id@thread.tacv2", "t", "19:backend0channel0id@thread.tacv2")
+
+
+class RecordingMessenger:
+    """The Messenger port, recording posts (the fake stands where Teams cannot be reached)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[Address, object]] = []
+        self._ids = itertools.count(1)
+
+    async def post(self, address, reply):
+        self.posts.append((address, reply))
+        return f"m{next(self._ids)}"
+
+    async def update(self, address, activity_id, card):
+        self.posts.append((address, ("update", activity_id)))
+
+    async def direct(self, person, reply, via):
+        return ""
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def desk(store, clock, messenger) -> tuple[RotationDesk, JobRunner]:
+    jobs = JobRunner(TableJobRepository(store), clock)
+    conversations = TableConversationRepository(store)
+    rotation = RotationDesk(
+        members=TableMemberRepository(store), weeks=TableWeekRepository(store), absences=TableAbsenceRepository(store),
+        proposals=TableProposalRepository(store), audit=TableAuditLog(store), conversations=conversations, jobs=jobs,
+        messenger=messenger, catalogue=load_catalogue(str(ROOT / "tests/fixtures/support_always.yaml"), BERLIN),
+        policy=IterationPolicy(), tz=BERLIN, clock=clock,
+    )
+    return rotation, jobs
+
+
+@pytest.fixture
+async def seeded(store):
+    document = parse_roster((ROOT / "tests/fixtures/roster_e2e.yaml").read_text(), IterationPolicy())
+    current = RotationWeek(IterationPolicy().containing(datetime(2026, 11, 30).date()).start, (DORA, PAULA))
+    await import_roster(RosterDocument(document.members, [current]), TableMemberRepository(store), TableWeekRepository(store))
+    await TableConversationRepository(store).remember("rotation-channel", "current", {
+        "serviceUrl": CHANNEL.service_url, "conversationId": CHANNEL.conversation_id, "tenantId": "t", "channelId": CHANNEL.channel_id})
+    return store
+
+
+async def test_two_instances_send_the_monday_pick_once(seeded):
+    clock = Clock(datetime(2026, 11, 30, 17, 0, 30, tzinfo=BERLIN))
+    messenger = RecordingMessenger()
+    (one, jobs_one), (two, jobs_two) = desk(seeded, clock, messenger), desk(seeded, clock, messenger)
+    await asyncio.gather(one.ensure_cycle(), two.ensure_cycle())
+    await asyncio.gather(jobs_one.run_due(), jobs_two.run_due())
+    await asyncio.gather(one.ensure_cycle(), two.ensure_cycle(), jobs_one.run_due(), jobs_two.run_due())
+    cards = [reply for _, reply in messenger.posts if type(reply).__name__ == "Card"]
+    assert len(cards) == 1
+    intro = next(reply for _, reply in messenger.posts if type(reply).__name__ == "Text")
+    assert "<at>Dora Dev</at>" in intro.text and "<at>Paula Pair</at>" in intro.text
+
+
+async def test_tuesday_reminder_only_when_nothing_is_confirmed_and_mentions_leads(seeded):
+    clock = Clock(datetime(2026, 12, 1, 12, 0, 30, tzinfo=BERLIN))
+    messenger = RecordingMessenger()
+    rotation, jobs = desk(seeded, clock, messenger)
+    await rotation.ensure_cycle()
+    await jobs.run_due()  # the missed Monday pick runs late, then the reminder
+    texts = [reply.text for _, reply in messenger.posts if hasattr(reply, "text")]
+    assert any("nobody is confirmed yet" in t and "<at>Lars Lead</at>" in t for t in texts)
+
+
+async def test_concurrent_confirms_store_one_week(seeded):
+    clock = Clock(datetime(2026, 11, 30, 17, 0, 30, tzinfo=BERLIN))
+    messenger = RecordingMessenger()
+    rotation, jobs = desk(seeded, clock, messenger)
+    await rotation.ensure_cycle()
+    await jobs.run_due()
+    start = datetime(2026, 12, 2).date()
+    proposal = (await TableProposalRepository(seeded).get(start)).value
+    assert proposal.week is not None
+    results = await asyncio.gather(*(rotation.confirm(start, proposal.revision, Person(who, "x")) for who in (DORA, PAULA, LARS, DORA)))
+    assert sum(r.changed for r in results) == 1
+    assert (await TableWeekRepository(seeded).get(start)).value == proposal.week
+    audit = await TableAuditLog(seeded).recent(["2026-11"])
+    assert len([a for a in audit if a.what.startswith("confirmed")]) == 1
+
+
+async def test_wednesday_handover_names_the_team_and_duties(seeded):
+    clock = Clock(datetime(2026, 12, 2, 9, 0, 30, tzinfo=BERLIN))
+    messenger = RecordingMessenger()
+    start = datetime(2026, 12, 2).date()
+    await TableWeekRepository(seeded).add(RotationWeek(start, (LARS, PAULA), fallback=DORA, fallback_days=frozenset({4})))
+    rotation, jobs = desk(seeded, clock, messenger)
+    await rotation.ensure_cycle()
+    await jobs.run_due()
+    handover = next(reply.text for _, reply in messenger.posts if hasattr(reply, "text") and "Handover" in reply.text)
+    assert "<at>Lars Lead</at>" in handover and "Fallback: <at>Dora Dev</at> on Fri" in handover
+    assert "first response within 5 minutes" in handover and "deployments" in handover
+
+
+async def test_unconfirmed_handover_is_loud(seeded):
+    clock = Clock(datetime(2026, 12, 9, 9, 0, 30, tzinfo=BERLIN))
+    messenger = RecordingMessenger()
+    rotation, jobs = desk(seeded, clock, messenger)
+    await rotation.ensure_cycle()
+    await jobs.run_due()
+    texts = [reply.text for _, reply in messenger.posts if hasattr(reply, "text")]
+    assert any("NO support pair is confirmed" in t and "<at>Lars Lead</at>" in t for t in texts)
