@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import logging
 import uuid
 from dataclasses import dataclass
@@ -177,6 +178,9 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         return web.json_response({"status": "ok" if ok else "table storage unreachable"}, status=200 if ok else 503)
 
     async def startup(_: web.Application) -> None:
+        # botbuilder's connector client sends through `requests` in the default executor; with the asyncio
+        # default of min(32, cpus + 4) threads, background paging would queue acknowledgements behind it.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="send"))
         await services.store.ensure_tables()
         log.info("tables ready with prefix %r", settings.table_prefix)
         app["job_loop"] = asyncio.create_task(services.jobs.run_forever())
