@@ -68,6 +68,7 @@ class Services:
     desk: "RequestDesk | None" = None
     alert_desk: "AlertDesk | None" = None
     rotation: "RotationDesk | None" = None
+    directory: "DirectorySync | None" = None
 
 
 def open_store(settings: Settings) -> TableStore:
@@ -125,6 +126,21 @@ async def request_ids(request: web.Request, handler):
     return response
 
 
+def _directory(settings: Settings, services: Services, clock: Clock) -> "DirectorySync | None":
+    """Microsoft Graph for the roster sync and Outlook absences, when TEAM_GROUP_ID is set."""
+    if not settings.team_group_id:
+        return None
+    from .integrations.graph import GraphClient, GraphConfig
+    from .services.directory import DirectorySync
+
+    graph = GraphClient(GraphConfig(
+        tenant_id=settings.graph_tenant_id, client_id=settings.graph_client_id,
+        client_secret=settings.graph_client_secret or None,
+        managed_identity_client_id=settings.graph_managed_identity_client_id or None,
+    ))
+    return DirectorySync(graph, services.members, services.absences, settings.team_group_id, settings.tz, clock)
+
+
 def _alert_settings(settings: Settings) -> AlertSettings:
     channel = None
     if settings.alerts_channel_id:
@@ -162,11 +178,13 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         weeks=services.weeks, jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy,
         tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
     )
+    directory = _directory(settings, services, clock)
+    services.directory = directory
     services.rotation = RotationDesk(
         members=services.members, weeks=services.weeks, absences=services.absences,
         proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
         jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
-        clock=clock, requests=services.requests,
+        clock=clock, requests=services.requests, before_pick=directory.before_pick if directory else None,
     )
     bot = SupportBot(services, pacer)
     # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.
@@ -198,6 +216,8 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
                 log.warning("the job runner did not stop in time; its current job will run again after its lease")
         if tickets is not None:
             await tickets.close()
+        if services.directory is not None:
+            await services.directory.graph.close()
         await services.store.close()
 
     app.router.add_post("/api/messages", messages_handler(settings, adapter, bot))

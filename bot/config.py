@@ -57,6 +57,12 @@ class Settings:
     alert_escalation_seconds: int = 600
     alerts_channel_id: str = ""
     teams_service_url: str = "https://smba.trafficmanager.net/emea/"
+    team_group_id: str = ""
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: str = field(default="", repr=False)
+    graph_managed_identity_client_id: str = ""
+    applicationinsights_connection_string: str = field(default="", repr=False)
 
     @property
     def authenticated(self) -> bool:
@@ -208,6 +214,27 @@ def _bugsnag(env: Mapping[str, str]) -> dict:
     }
 
 
+def _graph(env: Mapping[str, str], auth: dict) -> dict:
+    group = env.get("TEAM_GROUP_ID", "").strip()
+    if not group:
+        return {}
+    if not is_guid(group):
+        raise ConfigError("TEAM_GROUP_ID", "must be the team's Entra group id (a GUID)")
+    tenant = env.get("GRAPH_TENANT_ID", "").strip() or auth.get("bot_tenant_id", "")
+    client = env.get("GRAPH_CLIENT_ID", "").strip() or auth.get("bot_id", "")
+    if not is_guid(tenant):
+        raise ConfigError("GRAPH_TENANT_ID", "is required for TEAM_GROUP_ID (or set BOT_TENANT_ID)")
+    if not is_guid(client):
+        raise ConfigError("GRAPH_CLIENT_ID", "is required for TEAM_GROUP_ID (or set BOT_ID)")
+    return {
+        "team_group_id": group.lower(),
+        "graph_tenant_id": tenant,
+        "graph_client_id": client,
+        "graph_client_secret": env.get("GRAPH_CLIENT_SECRET", "").strip(),
+        "graph_managed_identity_client_id": env.get("GRAPH_MANAGED_IDENTITY_CLIENT_ID", "").strip(),
+    }
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, or raise ConfigError naming the variable."""
     auth = _auth(env)
@@ -239,6 +266,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         job_poll_seconds=_int(env, "JOB_POLL_MILLISECONDS", 1000, 50, 60000) / 1000,
         ticket_retry_seconds=_int(env, "JIRA_RETRY_SECONDS", 60, 1, 3600),
         **_bugsnag(env),
+        **_graph(env, auth),
+        applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip(),
     )
 
 

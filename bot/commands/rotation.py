@@ -118,6 +118,25 @@ async def pick(request: CommandRequest) -> list[Reply]:
     return []
 
 
+@router.command("sync", usage="sync roster", summary="update the roster from the team's members (leads)")
+async def sync(request: CommandRequest) -> list[Reply]:
+    """A lead refreshes the roster from Microsoft 365: newcomers appear, leavers become inactive."""
+    s = request.services
+    caller = await s.members.get(request.caller.aad_object_id)
+    if caller is None or not caller.value.is_lead:
+        return [Text("Only a lead can sync the roster.")]
+    if s.directory is None:
+        return [Text("Microsoft 365 is not connected here (TEAM_GROUP_ID is not set).")]
+    report = await s.directory.roster()
+    parts = [f"added {', '.join(report.added) or 'nobody'}", f"marked inactive {', '.join(report.deactivated) or 'nobody'}"]
+    if report.reactivated:
+        parts.append(f"back again {', '.join(report.reactivated)}")
+    text = "Roster synced: " + "; ".join(parts) + "."
+    if report.warnings:
+        text += "\n\n" + "\n".join(f"⚠️ {w}" for w in report.warnings)
+    return [Text(text)]
+
+
 def _start(data: dict) -> date:
     try:
         return date.fromisoformat(str(data.get("start")))

@@ -319,8 +319,8 @@ class GraphClient:
 
     async def _get_once(self, url: str, permission: str, params: dict[str, str] | None) -> dict:
         token = await self._token()
-        # Graph's next links come encoded already; encoding them again would break their skip tokens.
-        target = URL(url, encoded=params is None)
+        # Next links come encoded already and path parts are quoted above; encoding again would break skip tokens.
+        target = URL(url, encoded=True)
         try:
             async with self._session_now().get(
                 target, params=params, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False

@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta, tzinfo
-from typing import Protocol
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Callable, Protocol
 
-from ..domain.errors import AlreadyExists, ConcurrencyError
+from ..domain.errors import AlreadyExists, ConcurrencyError, DomainError
 from ..domain.members import Member, Role
 from ..domain.planning import Absence
 from ..integrations.graph import AutoReplies, GraphError, GraphForbidden, GraphSignInFailed, GraphUnavailable, GraphUser
@@ -194,3 +194,36 @@ async def _reconcile(absences: AbsenceRepository, person: str, wanted: Absence |
         await absences.remove(stale)
         removed += 1
     return added, removed
+
+
+# --- Wiring ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DirectorySync:
+    """The team's directory for the rest of the bot: a lead's `sync roster`, and the weekly run before the pick."""
+
+    graph: Directory
+    members: MemberRepository
+    absences: AbsenceRepository
+    group_id: str
+    tz: tzinfo
+    clock: Callable[[], datetime]
+
+    def _today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    async def roster(self) -> SyncReport:
+        """Sync the roster from the team's members."""
+        return await sync_roster(self.graph, self.members, self.group_id, self._today())
+
+    async def before_pick(self) -> list[str]:
+        """The weekly sync and Outlook import before the Monday suggestion; their problems become card warnings."""
+        warnings: list[str] = []
+        try:
+            warnings += (await self.roster()).warnings
+            warnings += (await import_outlook_absences(self.graph, self.members, self.absences, self.tz, self._today())).warnings
+        except DomainError as err:
+            # A storage or Graph failure must never stop the pick card; it shows up on it instead.
+            warnings.append(f"Could not sync with Microsoft 365: {err}")
+        return warnings

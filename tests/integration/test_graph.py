@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import date
 from typing import AsyncIterator
@@ -131,12 +132,14 @@ async def test_a_forbidden_mailbox_names_the_missing_permission(graph: Graph, cl
 async def test_throttling_is_retried_after_the_time_graph_asks_for(graph: Graph, client: GraphClient) -> None:
     graph.throttled[DORA] = 1
     graph.retry_after = "1"
+    started = time.monotonic()
 
     replies = await client.automatic_replies(DORA)
 
     assert replies.status == "disabled"
-    calls = graph.requests_to(f"/users/{DORA}/")
-    assert len(calls) == 2
+    assert len(graph.requests_to(f"/users/{DORA}/")) == 2
+    # The policy's own backoff is 10 ms, so only Retry-After explains the wait.
+    assert time.monotonic() - started >= 0.9
 
 
 async def test_throttling_gives_up_within_the_policy(graph: Graph, client: GraphClient) -> None:
@@ -243,6 +246,32 @@ async def test_sync_twice_changes_nothing_the_second_time(store, client: GraphCl
 
     assert (report.added, report.deactivated, report.reactivated, report.warnings) == ([], [], [], [])
     assert await members.list() == before
+
+
+class LeadEditsFirst(TableMemberRepository):
+    """A roster where a lead grants production access just before the sync's first write lands."""
+
+    edited = False
+
+    async def replace(self, member: Member, etag: str) -> str:
+        if not self.edited:
+            self.edited = True
+            current = await self.get(member.aad_object_id)
+            assert current is not None
+            await super().replace(replace(current.value, production_access=True), current.etag)
+        return await super().replace(member, etag)
+
+
+async def test_sync_keeps_a_concurrent_edit(store, graph: Graph, client: GraphClient) -> None:
+    members = LeadEditsFirst(store)
+    lou = Member("6a1f2e8c-0000-4000-8000-00000000c0de", "Lou Left", "lou@liefery.example")
+    await members.add(lou)
+
+    report = await sync_roster(client, members, TEAM, date(2025, 3, 20))
+
+    assert report.deactivated == ["Lou Left"] and report.warnings == []
+    stored = await members.get(lou.aad_object_id)
+    assert stored is not None and stored.value == replace(lou, active=False, production_access=True)
 
 
 async def test_sync_with_graph_down_warns_and_changes_nothing(store, graph: Graph, client: GraphClient) -> None:
@@ -395,3 +424,20 @@ async def test_inactive_members_are_not_asked(store, graph: Graph, client: Graph
     report = await import_outlook_absences(client, members, TableAbsenceRepository(store), BERLIN, date(2025, 3, 20))
 
     assert report.warnings == [] and graph.received == []
+
+
+async def test_the_weekly_run_before_the_pick_turns_graph_trouble_into_card_warnings(store, graph: Graph, client: GraphClient) -> None:
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.services.directory import DirectorySync
+    from bot.storage.absences import TableAbsenceRepository
+
+    members = TableMemberRepository(store)
+    sync = DirectorySync(client, members, TableAbsenceRepository(store), TEAM, ZoneInfo("Europe/Berlin"),
+                         lambda: datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc))
+    assert await sync.before_pick() == []
+    assert {m.value.display_name for m in await members.list()}  # the roster came from the team's members
+    graph.down = True
+    warnings = await sync.before_pick()
+    assert warnings and all(isinstance(w, str) for w in warnings)
