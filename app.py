@@ -9,6 +9,7 @@ import sys
 from aiohttp import web
 
 from bot.config import ConfigError, load_settings
+from bot import telemetry
 from bot.logs import configure
 
 
@@ -20,6 +21,7 @@ def main() -> int:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
     configure(settings.log_level)
+    telemetry.setup(settings.applicationinsights_connection_string)
     log = logging.getLogger("app")
     if not settings.authenticated:
         log.warning("authentication is OFF (ALLOW_UNAUTHENTICATED=true): local mode, listening on %s only", settings.host)

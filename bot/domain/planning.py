@@ -75,11 +75,12 @@ def absent_days(absences: Iterable[Absence], person: str, within: Iteration | No
 
 def _absence_index(absences: Iterable[Absence], iteration: Iteration) -> dict[str, frozenset[date]]:
     # Only the iteration's days matter, so a year-long absence costs no more than a short one.
+    days = iteration.days()
     away: dict[str, set[date]] = {}
     for absence in absences:
-        for day in iteration.days():
-            if absence.covers(day):
-                away.setdefault(absence.person, set()).add(day)
+        if absence.last < iteration.start or absence.first > iteration.end:
+            continue
+        away.setdefault(absence.person, set()).update(day for day in days if absence.covers(day))
     return {person: frozenset(days) for person, days in away.items()}
 
 

@@ -13,6 +13,7 @@ from ..domain.errors import DomainError, StorageUnavailable
 from ..domain.jobs import TOMBSTONE, Job, RetryLater, backoff_seconds
 from ..domain.versioned import Stored
 from ..logs import bound
+from ..telemetry import span
 
 log = logging.getLogger(__name__)
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -96,7 +97,7 @@ class JobRunner:
         return ran
 
     async def _run(self, job: Job, etag: str) -> None:
-        with bound(job_id=job.id, job_kind=job.kind, attempt=str(job.attempts)):
+        with bound(job_id=job.id, job_kind=job.kind, attempt=str(job.attempts)), span("job.run", job_kind=job.kind):
             await self._run_bound(job, etag)
 
     async def _run_bound(self, job: Job, etag: str) -> None:

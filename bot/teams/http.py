@@ -14,6 +14,7 @@ from msrest.exceptions import DeserializationError
 
 from ..config import Settings
 from ..logs import bound
+from ..telemetry import span
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,8 @@ def messages_handler(settings: Settings, adapter: CloudAdapter, bot: Bot):
             log.warning("refused an activity from tenant %r", tenant_of(activity) or "(none)")
             return _error(403, "this bot does not serve your tenant")
         try:
-            with bound(activity_id=activity.id, conversation_id=activity.conversation.id, activity_type=activity.type):
+            with bound(activity_id=activity.id, conversation_id=activity.conversation.id, activity_type=activity.type), \
+                    span("teams.activity", activity_type=activity.type or "", activity_id=activity.id or ""):
                 response = await adapter.process_activity(auth_header, activity, bot.on_turn)
         except (PermissionError, jwt.PyJWTError) as err:
             log.info("refused a request: %s", type(err).__name__)
