@@ -22,12 +22,12 @@ async def track(request):
 
 async def main():
     app = web.Application()
-    app.router.add_post("/v2.1/track", track)
+    app.router.add_post("/{path:.*}", track)  # the exporter posts to <endpoint>/v2.1/track
     runner = web.AppRunner(app); await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0); await site.start()
     port = site._server.sockets[0].getsockname()[1]
     from bot import telemetry
-    on = telemetry.setup(f"InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint=http://127.0.0.1:{port}")
+    on = telemetry.setup(f"InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint=http://127.0.0.1:{port}/")
     with telemetry.span("job.run", job_kind="cycle.pick"):
         pass
     await asyncio.to_thread(trace.get_tracer_provider().force_flush)
