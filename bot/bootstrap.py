@@ -28,6 +28,7 @@ from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
 from .services.catalogue import CatalogueError, load_catalogue
 from .services.alerts import AlertDesk, AlertSettings
 from .services.jobs import JobRunner
+from .services.people import People
 from .services.rotation import RotationDesk
 from .services.requests import RequestDesk, Timings
 from .storage.absences import TableAbsenceRepository
@@ -69,6 +70,7 @@ class Services:
     alert_desk: "AlertDesk | None" = None
     rotation: "RotationDesk | None" = None
     directory: "DirectorySync | None" = None
+    people: "People | None" = None
 
 
 def open_store(settings: Settings) -> TableStore:
@@ -185,6 +187,10 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
         jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
         clock=clock, requests=services.requests, before_pick=directory.before_pick if directory else None,
+    )
+    services.people = People(
+        members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
+        messenger=messenger, calendar=catalogue.calendar, policy=services.policy, tz=settings.tz, clock=clock,
     )
     bot = SupportBot(services, pacer)
     # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.

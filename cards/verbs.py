@@ -18,3 +18,6 @@ class Verb(str, enum.Enum):
     PLAN_CONFIRM = "plan.confirm"
     PLAN_ANOTHER = "plan.another"
     PLAN_EDIT = "plan.edit"
+    SWAP_ACCEPT = "swap.accept"
+    SWAP_DECLINE = "swap.decline"
+    MEMBER_EDIT = "member.edit"

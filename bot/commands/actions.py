@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from cards.verbs import Verb
 
+from ..domain.errors import DomainError
+
 from ..domain.messages import Reply
 from .router import Caller, Scope
 
 if TYPE_CHECKING:
     from ..bootstrap import Services
+    from ..domain.requests import Address
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class ActionRequest:
     now: datetime
     services: "Services"
     message_id: str = ""
+    address: "Address | None" = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,14 @@ def card_revision(data: dict) -> int | None:
         return int(data["rev"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def card_field(data: dict, name: str) -> str:
+    """A required id the card carries; a card without it is from another version of the bot."""
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise DomainError("This card is out of date. Ask me again for a fresh one.")
+    return value
 
 
 def from_outcome(outcome) -> ActionResult:

@@ -6,7 +6,7 @@ from cards.verbs import Verb
 
 from ..domain.errors import DomainError
 from ..domain.messages import Reply, Text
-from .actions import ActionRequest, ActionResult, actions, card_revision, from_outcome
+from .actions import ActionRequest, ActionResult, actions, card_field, card_revision, from_outcome
 from .requests import person
 from .router import CommandRequest, Scope, router
 
@@ -21,27 +21,18 @@ async def alerts_here(request: CommandRequest) -> list[Reply]:
     return [Text("From now on I'll post Bugsnag alerts in this channel. Alerts that were waiting come next.")]
 
 
-def _key(data: dict) -> str:
-    value = data.get("alert")
-    if not isinstance(value, str) or not value:
-        raise DomainError("This card is out of date.")
-    return value
-
-
-
-
 @actions.verb(Verb.ALERT_HANDLE)
 async def handle(request: ActionRequest) -> ActionResult:
     """I'm handling it."""
     desk = request.services.alert_desk
-    return from_outcome(await desk.handle(_key(request.data), card_revision(request.data), person(request.caller)))
+    return from_outcome(await desk.handle(card_field(request.data, "alert"), card_revision(request.data), person(request.caller)))
 
 
 @actions.verb(Verb.ALERT_DISMISS)
 async def dismiss(request: ActionRequest) -> ActionResult:
     """Not impactful, with a reason."""
     desk = request.services.alert_desk
-    return from_outcome(await desk.dismiss(_key(request.data), card_revision(request.data), person(request.caller),
+    return from_outcome(await desk.dismiss(card_field(request.data, "alert"), card_revision(request.data), person(request.caller),
                                       str(request.data.get("reason") or "")))
 
 
@@ -53,11 +44,11 @@ async def snooze(request: ActionRequest) -> ActionResult:
     except (TypeError, ValueError):
         raise DomainError("This card is out of date.") from None
     desk = request.services.alert_desk
-    return from_outcome(await desk.snooze(_key(request.data), card_revision(request.data), person(request.caller), hours))
+    return from_outcome(await desk.snooze(card_field(request.data, "alert"), card_revision(request.data), person(request.caller), hours))
 
 
 @actions.verb(Verb.ALERT_TICKET)
 async def ticket(request: ActionRequest) -> ActionResult:
     """Create the error's Jira ticket (once)."""
     desk = request.services.alert_desk
-    return from_outcome(await desk.ticket(_key(request.data), card_revision(request.data), person(request.caller)))
+    return from_outcome(await desk.ticket(card_field(request.data, "alert"), card_revision(request.data), person(request.caller)))

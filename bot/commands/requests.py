@@ -6,7 +6,7 @@ from cards.verbs import Verb
 
 from ..domain.errors import DomainError
 from ..domain.requests import Outcome, Person
-from .actions import ActionRequest, ActionResult, actions, card_revision, from_outcome
+from .actions import ActionRequest, ActionResult, actions, card_field, card_revision, from_outcome
 from .router import Caller
 
 
@@ -15,20 +15,11 @@ def person(caller: Caller) -> Person:
     return Person(caller.aad_object_id, caller.name, caller.teams_id)
 
 
-
-def _request_id(data: dict) -> str:
-    value = data.get("request")
-    if not isinstance(value, str) or not value:
-        raise DomainError("This card is out of date. Ask me again for a fresh one.")
-    return value
-
-
-
 @actions.verb(Verb.CLAIM)
 async def claim(request: ActionRequest) -> ActionResult:
     """I'm on it."""
     desk = request.services.desk
-    return from_outcome(await desk.claim(_request_id(request.data), card_revision(request.data), person(request.caller)))
+    return from_outcome(await desk.claim(card_field(request.data, "request"), card_revision(request.data), person(request.caller)))
 
 
 @actions.verb(Verb.TRIAGE)
@@ -39,18 +30,18 @@ async def triage(request: ActionRequest) -> ActionResult:
     except ValueError:
         raise DomainError("This card is out of date. Ask me again for a fresh one.") from None
     desk = request.services.desk
-    return from_outcome(await desk.triage(_request_id(request.data), card_revision(request.data), person(request.caller), outcome, request.data))
+    return from_outcome(await desk.triage(card_field(request.data, "request"), card_revision(request.data), person(request.caller), outcome, request.data))
 
 
 @actions.verb(Verb.DB_CONFIRM)
 async def db_confirm(request: ActionRequest) -> ActionResult:
     """The second person confirms a database override."""
     desk = request.services.desk
-    return from_outcome(await desk.confirm_override(_request_id(request.data), card_revision(request.data), person(request.caller)))
+    return from_outcome(await desk.confirm_override(card_field(request.data, "request"), card_revision(request.data), person(request.caller)))
 
 
 @actions.verb(Verb.DB_REFUSE)
 async def db_refuse(request: ActionRequest) -> ActionResult:
     """A pending database override is refused."""
     desk = request.services.desk
-    return from_outcome(await desk.refuse_override(_request_id(request.data), card_revision(request.data), person(request.caller)))
+    return from_outcome(await desk.refuse_override(card_field(request.data, "request"), card_revision(request.data), person(request.caller)))

@@ -163,3 +163,45 @@ async def edit(request: ActionRequest) -> ActionResult:
     """Save a team chosen by hand, if it passes the rules."""
     desk = request.services.rotation
     return from_outcome(await desk.edit(_start(request.data), card_revision(request.data), person(request.caller), request.data))
+
+
+@router.command("swap", usage="swap 2026-12-09 with Paula | swap day friday with Paula",
+                summary="ask someone to take over my iteration (or one day)", scopes=PERSONAL)
+async def swap(request: CommandRequest) -> list[Reply]:
+    """Ask someone to swap; they get a card to accept or decline."""
+    text = request.args.strip()
+    whole = not text.lower().startswith("day ")
+    text = text[4:] if not whole else text
+    when, sep, other = text.partition(" with ")
+    if not sep or not other.strip():
+        return [Text("Write `swap <date> with <name>` for an iteration, or `swap day <date> with <name>` for one day.")]
+    first, _ = parse_range(when, _today(request))
+    via = request.address
+    return [Text(await request.services.people.ask_swap(person(request.caller), first, whole, other, via))]
+
+
+@actions.verb(Verb.SWAP_ACCEPT)
+async def swap_accept(request: ActionRequest) -> ActionResult:
+    """The other person accepts; the rules are checked first."""
+    return from_outcome(await request.services.people.answer_swap(request.data, person(request.caller), True, request.address))
+
+
+@actions.verb(Verb.SWAP_DECLINE)
+async def swap_decline(request: ActionRequest) -> ActionResult:
+    """The other person declines."""
+    return from_outcome(await request.services.people.answer_swap(request.data, person(request.caller), False, request.address))
+
+
+@router.command("member", usage="member <name>", summary="edit a member's production access, days and role (leads)",
+                scopes=PERSONAL)
+async def member(request: CommandRequest) -> list[Reply]:
+    """A lead opens the editor card of one member."""
+    if not request.args.strip():
+        return [Text("Write `member <name>`.")]
+    return [await request.services.people.member_editor(person(request.caller), request.args)]
+
+
+@actions.verb(Verb.MEMBER_EDIT)
+async def member_edit(request: ActionRequest) -> ActionResult:
+    """Save a lead's edit of a member."""
+    return from_outcome(await request.services.people.edit_member(person(request.caller), request.data))

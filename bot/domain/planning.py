@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
-from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import islice
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from .calendar import TeamCalendar
@@ -452,8 +452,8 @@ def suggest(
             return Suggestion(week, planner.reasons(team, week, today), verdict, [])
         found += 1
     if found:
-        teams = "1 valid team" if found == 1 else f"{found} valid teams"
-        return Suggestion(None, why_none=[f"There are only {teams} for this iteration, so there is no further alternative"])
+        teams = "There is only 1 valid team" if found == 1 else f"There are only {found} valid teams"
+        return Suggestion(None, why_none=[f"{teams} for this iteration, so there is no further alternative"])
     return Suggestion(None, why_none=planner.why_none())
 
 
@@ -628,6 +628,8 @@ class _Planner:
         record = self.past.record(person)
         if record.last_served is None:
             return "never served"
+        if not record.recent_services:
+            return f"last served {_ago(record.last_served, today)}, not in the last 6 months"
         return f"last served {_ago(record.last_served, today)}, {_times(record.recent_services)} in 6 months"
 
     def _pair_reason(self, person: str, partner: str, team: _Team, today: date) -> str:
@@ -693,7 +695,8 @@ class _Planner:
         person = with_production[0]
         name = self.members[person].display_name
         works = any(self.members[person].works_on(d) for d in self.working_days)
-        away = "is absent all week" if works else "does not work on any working day of the iteration"
+        whole = "all week" if self.iteration.length_days == 7 else "for the whole iteration"
+        away = f"is absent {whole}" if works else "does not work on any working day of the iteration"
         return f"{name} is the only active member with production access and {away}"
 
     def _day_shortage(self, index: int, day: date) -> str | None:

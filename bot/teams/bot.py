@@ -171,7 +171,7 @@ class SupportBot(ActivityHandler):
         activity = turn_context.activity
         request = ActionRequest(
             caller_of(activity), scope_of(activity), verb, data, self._services.clock(), self._services,
-            activity.reply_to_id or "",
+            activity.reply_to_id or "", address_of(activity),
         )
         try:
             return await handler(request)

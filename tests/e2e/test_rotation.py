@@ -111,3 +111,45 @@ async def test_an_absence_that_breaks_the_confirmed_team_warns_them(http, desk, 
 async def test_only_leads_choose_the_rotation_channel(http, desk, connector):
     await say(http, desk, connector, "rotation here", who=DORA, channel=True)
     assert "Only a lead" in connector.texts()[-1]
+
+
+async def test_swap_an_iteration_is_checked_and_applied_on_accept(http, desk, connector):
+    await say(http, desk, connector, "swap today with Fritz", who=DORA)
+    assert "I asked Fritz Fallback to take over your place in" in connector.texts()[-1]
+    await connector.wait_until(lambda c: any(x["members"][0]["id"] == FRITZ for x in c.created), what="the 1:1 to Fritz")
+    request = next(s for s in connector.sent if s.conversation_id == f"a:1to1-{FRITZ}" and s.body.get("attachments"))
+    card = request.body["attachments"][0]["content"]
+    assert_valid_cards(card)
+    wrong = await click(http, desk, connector, card, request.new_id, "swap.accept", PAULA, f"a:1to1-{FRITZ}")
+    assert "for someone else" in wrong["value"]
+    accepted = await click(http, desk, connector, card, request.new_id, "swap.accept", FRITZ, f"a:1to1-{FRITZ}")
+    assert "accepted, the rotation is updated" in json.dumps(accepted["value"])
+    await connector.wait_until(lambda c: any("Fritz Fallback accepted" in t for t in c.texts()), what="Dora told")
+    await say(http, desk, connector, "who", who=PAULA)
+    await connector.wait_until(lambda c: "Fritz Fallback (production access) · Paula Pair" in json.dumps(c.cards()[-1], ensure_ascii=False),
+                               what="the swapped team")
+
+
+async def test_a_swap_that_breaks_the_rules_changes_nothing(http, desk, connector):
+    await say(http, desk, connector, "swap today with Nico", who=DORA)
+    await connector.wait_until(lambda c: any(x["members"][0]["id"] == NICO for x in c.created), what="the 1:1 to Nico")
+    request = next(s for s in connector.sent if s.conversation_id == f"a:1to1-{NICO}" and s.body.get("attachments"))
+    card = request.body["attachments"][0]["content"]
+    refused = await click(http, desk, connector, card, request.new_id, "swap.accept", NICO, f"a:1to1-{NICO}")
+    assert "would break the rotation, so nothing changed" in refused["value"] and "observer" in refused["value"]
+    await connector.wait_until(lambda c: any("would break the rotation" in t for t in c.texts()), what="Dora told why")
+
+
+async def test_leads_edit_members_by_card(http, desk, connector):
+    await say(http, desk, connector, "member Nico", who=DORA)
+    assert "Only a lead" in connector.texts()[-1]
+    await say(http, desk, connector, "member Nico", who=LARS)
+    sent = next(s for s in reversed(connector.sent) if s.body.get("attachments"))
+    card = sent.body["attachments"][0]["content"]
+    assert_valid_cards(card)
+    saved = await click(http, desk, connector, card, sent.new_id, "member.edit", LARS, "a:1personal0chat0id",
+                        member_production="true", member_days="0,1,2", member_role="member")
+    text = json.dumps(saved["value"])
+    assert "Saved by Lars Lead" in text and '"Production access", "value": "yes"' in text and "Mon, Tue, Wed" in text
+    await say(http, desk, connector, "history", who=LARS)
+    assert "set Nico New: production access yes, working days mon, tue, wed, role member" in connector.texts()[-1]
