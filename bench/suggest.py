@@ -39,6 +39,8 @@ TODAY = date(2026, 11, 30)
 MEMBERS = 60
 HISTORY_WEEKS = 156
 CALENDAR = TeamCalendar()
+Roster = Mapping[str, Member]
+History = Sequence[RotationWeek]
 SKIP_ANOTHER = 3
 
 
@@ -56,7 +58,10 @@ def build_team(seed: int) -> tuple[dict[str, Member], list[RotationWeek], list[A
 def _member(index: int, rng: random.Random) -> Member:
     part_time = rng.random() < 0.1
     recent = index >= MEMBERS - 4  # the last four joined within the last 12 weeks
-    joined = ITERATION.start - timedelta(weeks=rng.randint(2, 11)) if recent else date(2022, 1, 1) + timedelta(days=rng.randint(0, 900))
+    if recent:
+        joined = ITERATION.start - timedelta(weeks=rng.randint(2, 11))
+    else:
+        joined = date(2022, 1, 1) + timedelta(days=rng.randint(0, 900))
     return Member(
         aad_object_id=f"aad-{index:03d}",
         display_name=f"Person {index:02d}",
@@ -89,7 +94,8 @@ def _absences(members: Mapping[str, Member], rng: random.Random) -> list[Absence
     absences = []
     for _ in range(400):  # three years of holidays and sick days for everyone, as a caller would pass them
         first = ITERATION.start - timedelta(days=rng.randint(0, 3 * 365))
-        absences.append(Absence(rng.choice(ids), first, first + timedelta(days=rng.randint(0, 10)), rng.choice(["manual", "outlook"])))
+        last = first + timedelta(days=rng.randint(0, 10))
+        absences.append(Absence(rng.choice(ids), first, last, rng.choice(["manual", "outlook"])))
     for person in rng.sample(ids, 10):  # ten people away for part of the planned iteration
         first = ITERATION.start + timedelta(days=rng.randint(-3, 5))
         absences.append(Absence(person, first, first + timedelta(days=rng.randint(0, 6)), "outlook"))
@@ -131,7 +137,8 @@ def naive_suggest(
             and (members[f].production_access or not needs_production)
         ]
         for penalty, f in sorted((_naive_penalty(f, iteration, members, history), f) for f in fitting):
-            week = RotationWeek(iteration.start, pair, f, frozenset(d.weekday() for d in needed), length_days=iteration.length_days)
+            days = frozenset(d.weekday() for d in needed)
+            week = RotationWeek(iteration.start, pair, f, days, length_days=iteration.length_days)
             if check_team(week, members, calendar, absences, history).valid:
                 share = -(-penalty * len(needed) // working)
                 cost = planning.FALLBACK_BASE_COST + planning.FALLBACK_COST_PER_DAY * len(needed) + share
@@ -152,18 +159,20 @@ def _can_cover(person: str, days: Sequence[date], members: Mapping[str, Member],
     return all(members[person].works_on(d) and d not in away for d in days)
 
 
-def _naive_served(person: str, iteration: Iteration, history: Sequence[RotationWeek]) -> list[date]:
-    return [w.start for w in history if w.start < iteration.start and (person in w.pair or person == w.fallback)]
+def _naive_served(person: str, iteration: Iteration, history: History) -> list[date]:
+    return [w.start for w in history if w.start < iteration.start and person in (*w.pair, w.fallback)]
 
 
-def _naive_observed(person: str, iteration: Iteration, members: Mapping[str, Member], history: Sequence[RotationWeek]) -> bool:
-    return members[person].observer_done or any(w.observer == person and w.start < iteration.start for w in history)
+def _naive_observed(person: str, iteration: Iteration, members: Roster, history: History) -> bool:
+    earlier = (w for w in history if w.start < iteration.start)
+    return members[person].observer_done or any(w.observer == person for w in earlier)
 
 
-def _naive_penalty(person: str, iteration: Iteration, members: Mapping[str, Member], history: Sequence[RotationWeek]) -> int:
+def _naive_penalty(person: str, iteration: Iteration, members: Roster, history: History) -> int:
     served = _naive_served(person, iteration, history)
     previous, two_ago = iteration.previous(), iteration.previous().previous()
-    penalty = planning.WEIGHT_PER_RECENT_SERVICE * sum(1 for s in served if s >= iteration.start - planning.FAIRNESS_WINDOW)
+    recent = sum(1 for s in served if s >= iteration.start - planning.FAIRNESS_WINDOW)
+    penalty = planning.WEIGHT_PER_RECENT_SERVICE * recent
     if served:
         penalty += max(0, planning.RECENCY_HORIZON_WEEKS - (iteration.start - max(served)).days // 7)
     if any(previous.includes(s) for s in served):
@@ -175,13 +184,13 @@ def _naive_penalty(person: str, iteration: Iteration, members: Mapping[str, Memb
     return penalty
 
 
-def _naive_is_new(person: str, iteration: Iteration, members: Mapping[str, Member], history: Sequence[RotationWeek]) -> bool:
+def _naive_is_new(person: str, iteration: Iteration, members: Roster, history: History) -> bool:
     joined = members[person].joined
     recent = joined is not None and joined > iteration.start - planning.NEW_MEMBER_WINDOW
     return recent or len(_naive_served(person, iteration, history)) <= planning.NEW_MEMBER_MAX_SERVICES
 
 
-def _naive_pair_penalty(a: str, b: str, iteration: Iteration, members: Mapping[str, Member], history: Sequence[RotationWeek]) -> int:
+def _naive_pair_penalty(a: str, b: str, iteration: Iteration, members: Roster, history: History) -> int:
     previous = iteration.previous()
     penalty = 0
     if any(previous.includes(w.start) and set(w.pair) == {a, b} for w in history):
@@ -194,14 +203,20 @@ def _naive_pair_penalty(a: str, b: str, iteration: Iteration, members: Mapping[s
 
 
 def _naive_observer(
-    week: RotationWeek, iteration: Iteration, members: Mapping[str, Member], calendar: TeamCalendar,
-    absences: Sequence[Absence], history: Sequence[RotationWeek],
+    week: RotationWeek,
+    iteration: Iteration,
+    members: Roster,
+    calendar: TeamCalendar,
+    absences: Sequence[Absence],
+    history: History,
 ) -> str | None:
     working = [d for d in iteration.days() if calendar.is_working_day(d)]
     waiting = []
     for p in sorted(members):
         m = members[p]
-        if not m.active or p in week.people() or _naive_served(p, iteration, history) or _naive_observed(p, iteration, members, history):
+        if not m.active or p in week.people():
+            continue
+        if _naive_served(p, iteration, history) or _naive_observed(p, iteration, members, history):
             continue
         present = any(m.works_on(d) and not any(a.person == p and a.covers(d) for a in absences) for d in working)
         waiting.append((not present, m.joined or date.max, p))
@@ -288,13 +303,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def print_table(result: dict) -> None:
     """The figures as a small table on stdout."""
     data = result["data"]
-    print(f"suggest(): {data['members']} members ({data['active']} active), {data['history_weeks']} weeks of history, "
-          f"{data['absences']} absences; iteration {data['iteration']}")
+    print(f"suggest(): {data['members']} members ({data['active']} active), "
+          f"{data['history_weeks']} weeks of history, {data['absences']} absences; iteration {data['iteration']}")
     print(f"{'case':<30}{'runs':>6}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}")
     for case, figures in result["cases"].items():
-        print(f"{case:<30}{figures['runs']:>6}{figures['median_ms']:>12.3f}{figures['p95_ms']:>10.3f}{figures['max_ms']:>10.3f}")
+        runs, median, p95, worst = figures["runs"], figures["median_ms"], figures["p95_ms"], figures["max_ms"]
+        print(f"{case:<30}{runs:>6}{median:>12.3f}{p95:>10.3f}{worst:>10.3f}")
     ratio = result["ratio_ours_to_baseline"]
-    print(f"ratio ours/baseline (skip=0): median: {ratio['median']}, p95 {ratio['p95']}")
+    print(f"ratio ours/baseline (skip=0): median {ratio['median']}, p95 {ratio['p95']}")
     target = result["target"]
     print(f"target: p95 < {target['limit_ms']:.0f} ms per call -> {'met' if target['met'] else 'MISSED'} "
           f"(worst p95 of ours: {target['worst_p95_ms']} ms)")
@@ -352,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
             "median": round(ours_fig["median_ms"] / base_fig["median_ms"], 5),
             "p95": round(ours_fig["p95_ms"] / base_fig["p95_ms"], 5),
         },
-        "target": {"limit_ms": TARGET_MS, "statistic": "p95 per call", "worst_p95_ms": worst_p95, "met": worst_p95 < TARGET_MS},
+        "target": {
+            "limit_ms": TARGET_MS, "statistic": "p95 per call", "worst_p95_ms": worst_p95, "met": worst_p95 < TARGET_MS,
+        },
         "first_call_ms": round(first_call[0], 3),
         "same_as_baseline": same,
         "suggested": describe(ours_result.week, members),

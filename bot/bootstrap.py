@@ -206,6 +206,8 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         # default of min(32, cpus + 4) threads, background paging would queue acknowledgements behind it.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="send"))
         await services.store.ensure_tables()
+        # The holidays table of a year is built on first use (~200 ms); do it now, not in a user's request.
+        catalogue.calendar.is_working_day(clock().astimezone(settings.tz).date())
         log.info("tables ready with prefix %r", settings.table_prefix)
         app["job_loop"] = asyncio.create_task(services.jobs.run_forever())
         app["cycle_loop"] = asyncio.create_task(_keep_cycle(services.rotation))

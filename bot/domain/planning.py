@@ -559,7 +559,9 @@ class _Planner:
         first_days, second_days = self.presence[first], self.presence[second]
         if first_days | second_days != self.all_days:
             return None  # a day with neither of the pair: a lone fallback is still only one person
-        production_days = (first_days if self.production[first] else 0) | (second_days if self.production[second] else 0)
+        production_days = (first_days if self.production[first] else 0) | (
+            second_days if self.production[second] else 0
+        )
         without_production = self.all_days & ~production_days
         needed = (first_days ^ second_days) | without_production
         pair = tuple(sorted((first, second), key=lambda p: (not self.production[p], p)))
@@ -617,7 +619,10 @@ class _Planner:
     def reasons(self, team: _Team, week: RotationWeek, today: date) -> dict[str, str]:
         """One line per chosen person saying why they were picked."""
         first, second = team.pair
-        reasons = {first: self._pair_reason(first, second, team, today), second: self._pair_reason(second, first, team, today)}
+        reasons = {
+            first: self._pair_reason(first, second, team, today),
+            second: self._pair_reason(second, first, team, today),
+        }
         if team.fallback:
             reasons[team.fallback] = self._fallback_reason(team, today)
         if week.observer:

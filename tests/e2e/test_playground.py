@@ -48,3 +48,17 @@ async def test_install_in_the_team_greets(playground):
     await playground.inject(playground.team_id, "install")
     greeting = await playground.wait_for_message(lambda m: "Hi team" in (m.get("text") or ""), timeout=15)
     assert "#backend" in greeting["text"]
+
+
+async def test_pick_card_in_the_backend_channel_and_suggest_another(playground):
+    channel = playground.channel_id("backend")
+    dora = playground.user_id("Dora Dev")
+    sent = await playground.send(channel, dora, "pick", mention_bot=True)
+    message = await playground.wait_for_message(lambda m: m.get("attachments"), conversation_id=sent["conversationId"], timeout=20)
+    card = card_of(message)
+    assert_valid_cards(card)
+    assert "Support pair for the next iteration" in json.dumps(card)
+    data = next(a["data"] for a in card["actions"] if a.get("verb") == "plan.another")
+    answer = await playground.invoke(message["conversationId"], dora, message["messageId"], "plan.another", data)
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Support pair for the next iteration" in json.dumps(answer["value"])

@@ -19,6 +19,7 @@ START = date(2026, 12, 2)  # Wednesday; the iteration runs Wed 2 Dec - Tue 8 Dec
 ITERATION = Iteration(START)
 TODAY = date(2026, 11, 30)
 MON_THU = frozenset({0, 1, 2, 3})
+FULL_WEEK = frozenset(range(5))
 
 
 def member(pid: str, name: str, prod: bool = True, **changes) -> Member:
@@ -119,7 +120,8 @@ def test_absences_take_people_off_duty():
     assert check(week("p1", "o1"), monday_off).errors == [
         "Monday 7 Dec has only one person on duty (Olaf Ops), without production access"
     ]
-    both_off = [Absence("p1", date(2026, 12, 8), date(2026, 12, 8)), Absence("f1", date(2026, 12, 8), date(2026, 12, 9))]
+    tuesday = date(2026, 12, 8)
+    both_off = [Absence("p1", tuesday, tuesday), Absence("f1", tuesday, tuesday + timedelta(days=1))]
     assert check(week("p1", "f1"), both_off).errors == ["Tuesday 8 Dec has nobody on duty"]
 
 
@@ -149,7 +151,7 @@ def test_a_first_observer_week_is_fine():
 
 def test_a_second_observer_week_is_refused():
     observed = [*OLD, RotationWeek(wednesday(3), ("p1", "f1"), observer="n1")]
-    assert check(week("d1", "o1", observer="n1"), history=observed).errors[-1] == "Nico New already had an observer week"
+    assert check(week("p1", "f1", observer="n1"), history=observed).errors == ["Nico New already had an observer week"]
     done = {**TEAM, "n1": replace(NICO, observer_done=True)}
     assert check(week("p1", "f1", observer="n1"), members=done).errors == ["Nico New already had an observer week"]
 
@@ -232,7 +234,9 @@ def test_suggest_pairs_a_new_member_with_an_experienced_production_person():
     suggestion = suggest(ITERATION, people, CALENDAR, [], history, TODAY)
     assert suggestion.week is not None
     assert set(suggestion.week.pair) == {"n1", "p1"}
-    assert suggestion.reasons["n1"] == "never served; new, paired with Paula Prod who is experienced and has production access"
+    assert suggestion.reasons["n1"] == (
+        "never served; new, paired with Paula Prod who is experienced and has production access"
+    )
     assert suggestion.reasons["p1"].endswith("experienced with production access, paired with new member Nico New")
 
 
@@ -241,7 +245,9 @@ def test_suggest_covers_a_part_timer_with_a_fallback_when_they_are_due():
     history = [*seasoned(*people), RotationWeek(wednesday(1), ("f1", "f2"))]
     suggestion = suggest(ITERATION, people, CALENDAR, [], history, TODAY)
     assert suggestion.week == RotationWeek(START, ("d1", "p1"), fallback="f1", fallback_days=frozenset({4}))
-    assert suggestion.reasons["f1"] == "fallback for Fri (Dora Dev works Mon–Thu); last served 5 days ago, 1 time in 6 months"
+    assert suggestion.reasons["f1"] == (
+        "fallback for Fri (Dora Dev works Mon–Thu); last served 5 days ago, 1 time in 6 months"
+    )
     assert suggestion.reasons["d1"].endswith("off Fri 4 Dec, covered by the fallback")
     assert suggestion.verdict.warnings == ["Fritz Full served last week"]
 
@@ -285,12 +291,13 @@ def test_suggest_adds_the_longest_waiting_newcomer_as_observer():
 def _busy_team(seed: int) -> tuple[dict[str, Member], list[RotationWeek], list[Absence]]:
     rng = random.Random(seed)
     people = [
-        member(f"m{i:02d}", f"Member {i}", prod=rng.random() < 0.6, working_weekdays=MON_THU if i % 5 == 0 else frozenset(range(5)))
+        member(f"m{i:02d}", f"Member {i}", prod=rng.random() < 0.6, working_weekdays=MON_THU if i % 5 == 0 else FULL_WEEK)
         for i in range(14)
     ]
     ids = [m.aad_object_id for m in people]
     history = [RotationWeek(wednesday(w), tuple(rng.sample(ids, 2))) for w in range(1, 60)]
-    absences = [Absence(rng.choice(ids), START + timedelta(days=d), START + timedelta(days=d + 1)) for d in range(0, 6, 2)]
+    days = [START + timedelta(days=d) for d in range(0, 6, 2)]
+    absences = [Absence(rng.choice(ids), day, day + timedelta(days=1)) for day in days]
     return roster(*people), history, absences
 
 

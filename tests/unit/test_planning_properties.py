@@ -18,7 +18,9 @@ from bot.domain.rotation import RotationWeek
 
 CALENDAR = TeamCalendar()
 # Wednesdays around Easter, Ascension, Labour Day and Christmas in Berlin, and two plain weeks.
-STARTS = [date(2026, 4, 1), date(2026, 5, 13), date(2026, 4, 29), date(2026, 12, 23), date(2026, 12, 2), date(2027, 2, 3)]
+STARTS = [
+    date(2026, 4, 1), date(2026, 5, 13), date(2026, 4, 29), date(2026, 12, 23), date(2026, 12, 2), date(2027, 2, 3),
+]
 EVERY_WEEKDAY = frozenset(range(7))
 BRUTE_FORCE_MAX_MEMBERS = 6
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,7 +39,9 @@ class Scenario:
 
 # Cheap strategies (integers and booleans) keep data generation from dominating the run time.
 FULL_TIME, MON_THU, TUE_FRI = 0b11111, 0b01111, 0b11110
-weekday_masks = st.one_of(st.sampled_from([FULL_TIME, FULL_TIME, FULL_TIME, MON_THU, TUE_FRI]), st.integers(1, 0b1111111))
+weekday_masks = st.one_of(
+    st.sampled_from([FULL_TIME, FULL_TIME, FULL_TIME, MON_THU, TUE_FRI]), st.integers(1, 0b1111111)
+)
 join_offsets = st.none() | st.integers(-700, 90)
 member_fields = st.tuples(
     st.sampled_from([True, True, False]), weekday_masks, join_offsets, st.booleans(), st.sampled_from(list(Role)),
