@@ -93,6 +93,9 @@ param alertsChannelId string = ''
 @description('TEAMS_SERVICE_URL: the Bot Connector URL for ALERTS_CHANNEL_ID (the serviceUrl Teams uses for your region); empty for the bot\'s default.')
 param teamsServiceUrl string = ''
 
+@description('TEAM_GROUP_ID: the team\'s Entra group id; turns on the Microsoft Graph features (roster sync, Outlook absences). The identity then needs the Graph application permissions GroupMember.Read.All and MailboxSettings.Read, see infra/README.md.')
+param teamGroupId string = ''
+
 @description('Object id of a user or group that may set Key Vault secrets ("Key Vault Secrets Officer"); empty grants nobody.')
 param secretsOfficerPrincipalId string = ''
 
@@ -320,6 +323,23 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
           name: 'ALLOWED_TENANT_IDS'
           value: allowedTenantIds
         }
+        // Microsoft Graph (roster sync, Outlook absences): the same identity, no client secret.
+        {
+          name: 'TEAM_GROUP_ID'
+          value: teamGroupId
+        }
+        {
+          name: 'GRAPH_TENANT_ID'
+          value: tenant().tenantId
+        }
+        {
+          name: 'GRAPH_CLIENT_ID'
+          value: identity.properties.clientId
+        }
+        {
+          name: 'GRAPH_MANAGED_IDENTITY_CLIENT_ID'
+          value: identity.properties.clientId
+        }
         // Storage: keyless, through the identity's "Storage Table Data Contributor" role.
         {
           name: 'TABLES_ENDPOINT'
@@ -464,6 +484,8 @@ output BOT_AZURE_APP_SERVICE_RESOURCE_ID string = webApp.id
 output BOT_DOMAIN string = webApp.properties.defaultHostName
 output BOT_ID string = identity.properties.clientId
 output BOT_TENANT_ID string = tenant().tenantId
+// For granting the identity its Microsoft Graph application permissions (infra/README.md).
+output IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
 output TABLES_ENDPOINT string = 'https://${storage.name}.table.${environment().suffixes.storage}'
 output KEY_VAULT_NAME string = keyVault.name
 output STORAGE_ACCOUNT_NAME string = storage.name

@@ -31,7 +31,7 @@ async def main():
     with telemetry.span("job.run", job_kind="cycle.pick"):
         pass
     await asyncio.to_thread(trace.get_tracer_provider().force_flush)
-    for _ in range(150):
+    for _ in range(300):
         if any(b"job.run" in b for b in received): break
         await asyncio.sleep(0.1)
     print(json.dumps({"on": on, "exported": any(b"job.run" in b for b in received)}))

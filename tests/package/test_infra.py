@@ -25,6 +25,7 @@ TOOLKIT = ROOT / "node_modules" / "@microsoft" / "m365agentstoolkit-cli"
 NOT_IN_AZURE = {
     "ALLOW_UNAUTHENTICATED": "local mode only: it turns authentication off",
     "BOT_PASSWORD": "BOT_TYPE=UserAssignedMSI has no client secret; the bot refuses one",
+    "GRAPH_CLIENT_SECRET": "the managed identity signs in to Microsoft Graph; no client secret",
     "TABLES_CONNECTION_STRING": "keyless TABLES_ENDPOINT instead; the account has shared keys switched off",
     "BOT_OPENID_METADATA_URL": "for sovereign clouds and the tests' token service; the public cloud is the default",
     "BOT_TOKEN_ISSUER": "set together with BOT_OPENID_METADATA_URL, so the same reason",
