@@ -368,3 +368,45 @@ async def test_a_late_redelivery_after_paging_is_still_a_duplicate(http, desk, c
     await post(http, desk, opened.activity)
     await asyncio.sleep(1)
     assert sum("Thanks" in t for t in texts_in(connector, opened.thread)) == 1
+
+
+async def test_outside_working_hours_the_ack_says_so_and_still_pages(http, start_bot, rotation, desk_env, connector, tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Europe/Berlin")).weekday()
+    other_days = [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(d) != today]
+    config = tmp_path / "support.yaml"
+    config.write_text(f"working_hours:\n  days: [{', '.join(other_days)}]\n  start: '00:00'\n  end: '24:00'\n  public_holidays: false\n")
+    bot = start_bot(**{**desk_env, "SUPPORT_CONFIG": str(config)})
+    opened = await open_request(http, bot, connector)
+    ack = next(t for t in texts_in(connector, opened.thread) if t.startswith("Thanks"))
+    assert "outside working hours" in ack and "I've paged them anyway" in ack
+    assert any("Support pair" in t for t in texts_in(connector, opened.thread))
+
+
+async def test_with_nobody_on_the_rotation_the_leads_are_paged(http, start_bot, desk_env, connector, storage_env):
+    from bot.bootstrap import build_services
+    from bot.config import load_storage_settings
+    from bot.services.roster import import_roster
+    from bot.services.roster_file import parse_roster
+    from tests.e2e.conftest import ROSTER_E2E
+
+    services = build_services(load_storage_settings(storage_env))
+    await services.store.ensure_tables()
+    await import_roster(parse_roster(ROSTER_E2E.read_text(), services.policy), services.members, services.weeks)
+    await services.store.close()
+    bot = start_bot(**desk_env)
+    opened = await open_request(http, bot, connector)
+    page = next(t for t in texts_in(connector, opened.thread) if "Nobody is on the support rotation" in t)
+    assert "<at>Lars Lead</at>" in page
+
+
+def test_an_invalid_support_config_stops_start_up_with_its_lines(start_bot, tmp_path):
+    config = tmp_path / "support.yaml"
+    config.write_text("working_hours:\n  start: nine\ndocs:\n  - title: x\n    url: wiki\n")
+    bot = start_bot(wait=False, SUPPORT_CONFIG=str(config))
+    assert bot.process.wait(20) == 2
+    line = bot.log().strip().splitlines()[-1]
+    assert line.startswith("configuration error: SUPPORT_CONFIG: line 2: working_hours.start")
+    assert "line 5: docs[0].url must be an http(s) URL" in line
