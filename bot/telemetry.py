@@ -18,8 +18,10 @@ def setup(connection_string: str) -> bool:
         return False
     from azure.monitor.opentelemetry import configure_azure_monitor
 
-    # Live metrics would open a second, long-lived connection; traces and logs are what we need.
-    configure_azure_monitor(connection_string=connection_string, logger_name="bot", enable_live_metrics=False)
+    # Live metrics would open a second, long-lived connection; traces and logs are what we need. The
+    # distro's default rate-limited sampler can drop the first spans; this bot's volume is small, keep all.
+    configure_azure_monitor(connection_string=connection_string, logger_name="bot", enable_live_metrics=False,
+                            sampling_ratio=1.0)
     log.info("OpenTelemetry export to Application Insights is on")
     return True
 

@@ -11,19 +11,18 @@ from .ports import MemberRepository, WeekRepository
 from .roster import import_roster
 from .roster_file import RosterDocument, parse_roster
 
-# Who serves in the demo, by e-mail in the demo roster file: the current pair with a
-# Friday fallback and a new member observing, and the next iteration's pair.
+# Who serves in the demo, by e-mail in the demo roster file: the current pair with a Friday fallback and a
+# new member observing. The next iteration is left open, so a newcomer can try the pick card.
 CURRENT = {"pair": ("dora.dev@liefery.example", "paula.prod@liefery.example"),
            "fallback": "fritz.fallback@liefery.example", "fallback_days": frozenset({4}),
            "observer": "nico.new@liefery.example"}
-NEXT = {"pair": ("lars.lead@liefery.example", "fritz.fallback@liefery.example")}
 
 
 async def seed_demo(
     roster_yaml: str, now: datetime, tz: ZoneInfo, policy: IterationPolicy,
     members: MemberRepository, weeks: WeekRepository,
 ) -> str:
-    """Import the demo roster and this and next iteration's team, only when both tables are empty."""
+    """Import the demo roster and this iteration's team, only when both tables are empty."""
     if await members.list() or await weeks.list():
         return "demo data skipped: the tables already hold a roster"
     document = parse_roster(roster_yaml, policy)
@@ -40,6 +39,6 @@ async def seed_demo(
             length_days=policy.length_days,
         )
 
-    seeded = RosterDocument(document.members, [week(current.start, CURRENT), week(current.next().start, NEXT)])
+    seeded = RosterDocument(document.members, [week(current.start, CURRENT)])
     report = await import_roster(seeded, members, weeks)
     return f"demo data seeded: {report.summary()}"

@@ -61,4 +61,8 @@ async def test_pick_card_in_the_backend_channel_and_suggest_another(playground):
     data = next(a["data"] for a in card["actions"] if a.get("verb") == "plan.another")
     answer = await playground.invoke(message["conversationId"], dora, message["messageId"], "plan.another", data)
     assert answer["type"] == "application/vnd.microsoft.card.adaptive"
-    assert "Support pair for the next iteration" in json.dumps(answer["value"])
+    card = answer["value"]
+    assert_valid_cards(card)
+    data = next(a["data"] for a in card["actions"] if a.get("verb") == "plan.confirm")
+    confirmed = await playground.invoke(message["conversationId"], dora, message["messageId"], "plan.confirm", data)
+    assert "Confirmed by Dora Dev" in json.dumps(confirmed["value"])

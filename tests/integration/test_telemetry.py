@@ -1,5 +1,6 @@
 """Tracing goes to Application Insights only when its connection string is set, and then really exports."""
 
+import os
 import subprocess
 import sys
 
@@ -48,7 +49,7 @@ def test_no_connection_string_means_no_telemetry():
 
 
 def test_spans_reach_the_ingestion_endpoint():
-    env = {"PATH": "/usr/bin:/bin", "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == '{"on": true, "exported": true}'
