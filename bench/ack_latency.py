@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ from aiohttp import web
 from bench.calibrate import proxy_overhead
 from bench.connector import BenchConnector
 from bench.load import REQUEST_TEXT, Sample, Target, concurrent, sequential
+from bench.provenance import git_state, machine
 from bench.report import checks, print_report, ratios, say
 from bench.stack import RESULTS, Proxy, Stack, processes
 from bench.stats import summary_ms
@@ -218,21 +217,6 @@ async def run_all(stack: Stack, params: Params, prefix: str) -> tuple[dict[str, 
             await runner.cleanup()
 
 
-def git_commit() -> dict[str, object]:
-    """The short commit and whether the working tree had changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-
-    return {"commit": git("rev-parse", "--short", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
-
-
-def machine() -> dict[str, object]:
-    """The CPUs this process may use (as nproc reports them) and the platform."""
-    return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
 
 
 def parse_args(argv: list[str] | None) -> Params:
@@ -305,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "ack_latency",
         "started_at": started,
         "duration_s": round(time.monotonic() - t0, 1),
-        **git_commit(),
+        **git_state(),
         "machine": machine(),
         "params": {**params.__dict__, "levels": list(params.levels), "output": str(params.output), "table_prefix": prefix},
         "definitions": DEFINITION,

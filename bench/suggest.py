@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -24,6 +21,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from bench.provenance import git_state, machine
 from bot.domain import planning
 from bot.domain.calendar import TeamCalendar
 from bot.domain.iteration import Iteration
@@ -272,22 +270,6 @@ def describe(week: RotationWeek | None, members: Mapping[str, Member]) -> dict[s
     }
 
 
-def git_state() -> dict[str, object]:
-    """The commit and whether the tree had changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-
-    return {"commit": git("rev-parse", "--short", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
-
-
-def machine() -> dict[str, object]:
-    """CPUs available to this process and the Python in use."""
-    return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .commands import (  # noqa: F401 - importing registers the commands and card verbs
     alerts as _alerts,
+    channels as _channels,
     help as _help,
     requests as _requests,
     rotation as _rotation,

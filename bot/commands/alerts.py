@@ -1,24 +1,12 @@
-"""The alert channel: `alerts here`, and the alert card's buttons."""
+"""The alert card's buttons."""
 
 from __future__ import annotations
 
 from cards.verbs import Verb
 
 from ..domain.errors import DomainError
-from ..domain.messages import Reply, Text
 from .actions import ActionRequest, ActionResult, actions, card_field, card_revision, from_outcome
 from .requests import person
-from .router import CommandRequest, Scope, router
-
-
-@router.command("alerts", usage="alerts here", summary="make this channel the Bugsnag alert channel (leads)",
-                scopes=frozenset({Scope.CHANNEL}))
-async def alerts_here(request: CommandRequest) -> list[Reply]:
-    """A lead chooses the channel where Bugsnag alerts are posted."""
-    if request.args.strip().lower() != "here" or request.address is None:
-        return [Text("Write **alerts here** in the channel that should get the Bugsnag alerts.")]
-    await request.services.alert_desk.set_channel(request.address, person(request.caller))
-    return [Text("From now on I'll post Bugsnag alerts in this channel. Alerts that were waiting come next.")]
 
 
 @actions.verb(Verb.ALERT_HANDLE)

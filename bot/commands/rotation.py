@@ -1,4 +1,4 @@
-"""Rotation commands in personal chat (me, away, absences, roster, history), `rotation here`, and the pick card."""
+"""Rotation commands in personal chat (me, away, absences, roster, history, swap, member), pick, and the pick card."""
 
 from __future__ import annotations
 
@@ -97,16 +97,6 @@ async def history(request: CommandRequest) -> list[Reply]:
     changes = await s.audit.recent(months, limit=10)
     change_lines = [f"- {c.at.astimezone(s.settings.tz):%d.%m. %H:%M} {c.who} {c.what}" for c in changes]
     return [Text("**Recent teams**\n\n" + ("\n".join(lines) or "none") + "\n\n**Recent changes**\n\n" + ("\n".join(change_lines) or "none"))]
-
-
-@router.command("rotation", usage="rotation here", summary="post the weekly pick and handover in this channel (leads)",
-                scopes=frozenset({Scope.CHANNEL}))
-async def rotation_here(request: CommandRequest) -> list[Reply]:
-    """A lead chooses the channel for the Monday pick and the Wednesday handover."""
-    if request.args.strip().lower() != "here" or request.address is None:
-        return [Text("Write **rotation here** in the channel that should get the Monday pick and the handover.")]
-    await request.services.rotation.set_channel(request.address, person(request.caller))
-    return [Text("From now on the Monday pick and the Wednesday handover are posted here.")]
 
 
 @router.command("pick", summary="post the card to pick the next iteration's pair, here")

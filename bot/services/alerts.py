@@ -20,6 +20,7 @@ from ..domain.requests import Address, NotAllowed, Person
 from ..domain.rotation import may_handle_requests
 from .catalogue import Catalogue
 from .changes import apply_click, change_stored
+from .channels import choose_channel, chosen_channel
 from .jobs import JobRunner
 from .ports import ConversationRepository, MemberRepository, Messenger, WeekRepository
 from .requests import NOT_ALLOWED, ActionOutcome, thread_link
@@ -81,22 +82,12 @@ class AlertDesk:
 
     async def set_channel(self, address: Address, who: Person) -> None:
         """A lead makes this channel the alert channel; waiting alerts are posted there."""
-        status = await self._status()
-        member = status.members.get(who.aad_object_id)
-        if member is None or not member.is_lead:
-            raise NotAllowed("Only a lead can choose the alert channel.")
-        await self._conversations.remember(*ALERT_CHANNEL, {
-            "serviceUrl": address.service_url, "conversationId": address.conversation_id.split(";")[0],
-            "tenantId": address.tenant_id, "channelId": address.channel_id,
-        })
+        await choose_channel(self._conversations, self._members, ALERT_CHANNEL, address, who, "alert")
         self._jobs.wake()
 
     async def channel(self) -> Address | None:
         """Where alerts go: the channel a lead chose, else the configured one."""
-        stored = await self._conversations.get(*ALERT_CHANNEL)
-        if stored:
-            return Address(stored["serviceUrl"], stored["conversationId"], stored.get("tenantId", ""), stored.get("channelId", ""))
-        return self._settings.configured_channel
+        return await chosen_channel(self._conversations, ALERT_CHANNEL) or self._settings.configured_channel
 
     async def _status(self) -> SupportStatus:
         return await support_status(self._clock(), self._tz, self._policy, self._members, self._weeks)

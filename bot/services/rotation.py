@@ -22,6 +22,7 @@ from ..domain.rotation import RotationWeek
 from ..storage.proposals import Proposal
 from .catalogue import Catalogue
 from .changes import apply_click, change_stored
+from .channels import chosen_channel, choose_channel
 from .jobs import JobRunner
 from .ports import AbsenceRepository, ConversationRepository, MemberRepository, Messenger, WeekRepository
 from .requests import ActionOutcome
@@ -110,25 +111,17 @@ class RotationDesk:
 
     async def channel(self) -> Address | None:
         """Where the pick card and handover go: the rotation channel, else the team's General channel."""
-        for kind, ref_key in (ROTATION_CHANNEL,):
-            stored = await self._conversations.get(kind, ref_key)
-            if stored:
-                return Address(stored["serviceUrl"], stored["conversationId"], stored.get("tenantId", ""), stored.get("channelId", ""))
-        teams = await self._conversations.list("team")
-        for reference in teams.values():
+        chosen = await chosen_channel(self._conversations, ROTATION_CHANNEL)
+        if chosen:
+            return chosen
+        for reference in (await self._conversations.list("team")).values():
             conversation = reference.get("conversation") or {}
             return Address(reference.get("serviceUrl", ""), conversation.get("id", ""), conversation.get("tenantId", ""))
         return None
 
     async def set_channel(self, address: Address, who: Person) -> None:
         """A lead chooses the channel for the pick and the handover (normally #backend)."""
-        roster = await self._roster()
-        member = roster.get(who.aad_object_id)
-        if member is None or not member.is_lead:
-            raise NotAllowed("Only a lead can choose the rotation channel.")
-        await self._conversations.remember(*ROTATION_CHANNEL, {
-            "serviceUrl": address.service_url, "conversationId": address.conversation_id.split(";")[0],
-            "tenantId": address.tenant_id, "channelId": address.channel_id})
+        await choose_channel(self._conversations, self._members, ROTATION_CHANNEL, address, who, "rotation")
         await self._audit.record(self._clock(), who.name, f"set the rotation channel to {address.channel_id or address.conversation_id}")
 
     # ------------------------------------------------------------------ planning
