@@ -102,7 +102,8 @@ async def test_an_absence_that_breaks_the_confirmed_team_warns_them(http, desk, 
     await say(http, desk, connector, "rotation here", who=LARS, channel=True)
     assert "Monday pick and the Wednesday handover are posted here" in connector.texts()[-1]
     await say(http, desk, connector, "away today", who=DORA)
-    assert "This breaks the confirmed team" in connector.texts()[-1] or any("breaks the team" in t for t in connector.texts())
+    await connector.wait_until(lambda c: any("This breaks the confirmed team" in t for t in c.texts("a:1personal0chat0id")),
+                               what="Dora told her absence breaks the team")
     await connector.wait_until(lambda c: any("breaks the team" in t for t in c.texts()), what="the team warning")
     warning = next(t for t in connector.texts() if "breaks the team" in t)
     assert "<at>Lars Lead</at>" in warning and "Suggested fallback" in warning
