@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from .commands import (  # noqa: F401 - importing registers the commands and car
     help as _help,
     requests as _requests,
     rotation as _rotation,
+    stats as _stats,
     who as _who,
 )
 from .config import ConfigError, Settings
@@ -26,8 +28,10 @@ from .domain.errors import DomainError
 from .domain.iteration import IterationPolicy
 from .domain.requests import Address
 from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
+from .services.calendar_feed import load_feed
 from .services.catalogue import CatalogueError, load_catalogue
 from .services.alerts import AlertDesk, AlertSettings
+from .services.handbook import Handbook
 from .services.jobs import JobRunner
 from .services.people import People
 from .services.rotation import RotationDesk
@@ -37,11 +41,13 @@ from .storage.alerts import TableAlertRepository
 from .storage.audit import TableAuditLog
 from .storage.proposals import TableProposalRepository
 from .storage.conversations import TableConversationRepository
+from .storage.handbook import TableHandbookRepository
 from .storage.jobs import TableJobRepository
 from .storage.requests import TableRequestRepository
 from .storage.members import TableMemberRepository
 from .storage.tables import TableStore
 from .storage.weeks import TableWeekRepository
+from .web.calendar import FEED_PATH, feed_handler
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -67,6 +73,8 @@ class Services:
     jobs: JobRunner
     absences: TableAbsenceRepository
     audit: TableAuditLog
+    alerts: TableAlertRepository
+    handbook: Handbook
     desk: "RequestDesk | None" = None
     alert_desk: "AlertDesk | None" = None
     rotation: "RotationDesk | None" = None
@@ -93,9 +101,11 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         weeks=TableWeekRepository(store),
         conversations=TableConversationRepository(store),
         requests=TableRequestRepository(store),
+        handbook=Handbook(TableHandbookRepository(store), clock),
         jobs=JobRunner(TableJobRepository(store), clock, settings.job_poll_seconds),
         absences=TableAbsenceRepository(store),
         audit=TableAuditLog(store),
+        alerts=TableAlertRepository(store),
     )
 
 
@@ -174,10 +184,10 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         messenger=messenger, catalogue=catalogue,
         policy=services.policy, tz=settings.tz, clock=clock,
         timings=Timings(settings.first_response_target_seconds, settings.lead_escalation_seconds),
-        tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds,
+        tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds, handbook=services.handbook,
     )
     services.alert_desk = AlertDesk(
-        alerts=TableAlertRepository(services.store), conversations=services.conversations, members=services.members,
+        alerts=services.alerts, conversations=services.conversations, members=services.members,
         weeks=services.weeks, jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy,
         tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
     )
@@ -187,7 +197,7 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         members=services.members, weeks=services.weeks, absences=services.absences,
         proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
         jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
-        clock=clock, requests=services.requests, before_pick=directory.before_pick if directory else None,
+        clock=clock, requests=services.requests, alerts=services.alerts, before_pick=directory.before_pick if directory else None,
     )
     services.people = People(
         members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
@@ -231,6 +241,8 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
 
     app.router.add_post("/api/messages", messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
+    app.router.add_get(FEED_PATH, feed_handler(settings.calendar_feed_token, partial(
+        load_feed, services.weeks, services.members, services.absences, catalogue.calendar, clock)))
     app.router.add_post(
         "/api/bugsnag/{secret}",
         webhook_handler(settings.bugsnag_webhook_secret, settings.bugsnag_project_ids, services.alert_desk.accept),

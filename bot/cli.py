@@ -11,6 +11,7 @@ from pathlib import Path
 from .bootstrap import build_services
 from .config import ConfigError, load_storage_settings
 from .domain.errors import DomainError
+from .domain.handbook import HandbookError, parse_handbook
 from .services.demo import seed_demo
 from .services.roster import export_roster, import_roster
 from .services.roster_file import RosterFileError, dump_roster, parse_roster
@@ -25,15 +26,44 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--check", action="store_true", help="validate only; write nothing")
     exp = roster.add_parser("export", help="write the stored roster as YAML")
     exp.add_argument("-o", "--output", type=Path, help="a file instead of standard output")
+    handbook = sub.add_parser("handbook", help="import or export the handbook as Markdown").add_subparsers(dest="action", required=True)
+    himp = handbook.add_parser("import", help="load a Markdown handbook: each `## ` section is an entry (idempotent)")
+    himp.add_argument("file", type=Path)
+    himp.add_argument("--check", action="store_true", help="validate only; write nothing")
+    hexp = handbook.add_parser("export", help="write the stored handbook as Markdown")
+    hexp.add_argument("-o", "--output", type=Path, help="a file instead of standard output")
     demo = sub.add_parser("demo-seed", help="seed a demo roster and rotation when the tables are empty")
     demo.add_argument("file", type=Path)
     return parser
 
 
+def _write(text: str, output: Path | None) -> None:
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+async def _handbook(args: argparse.Namespace, services) -> int:
+    if args.action == "export":
+        _write(await services.handbook.export_markdown(), args.output)
+        return 0
+    text = args.file.read_text(encoding="utf-8")
+    if args.check:
+        print(f"{args.file}: valid ({len(parse_handbook(text))} entries)")
+        return 0
+    print(f"{args.file}: {(await services.handbook.import_markdown(text)).summary()}")
+    return 0
+
+
 async def _run(args: argparse.Namespace) -> int:
+    if args.command == "handbook" and args.action == "import":
+        parse_handbook(args.file.read_text(encoding="utf-8"))  # a bad file is reported before any connection
     services = build_services(load_storage_settings(os.environ))
     try:
         await services.store.ensure_tables()
+        if args.command == "handbook":
+            return await _handbook(args, services)
         if args.command == "demo-seed":
             text = args.file.read_text(encoding="utf-8")
             print(await seed_demo(text, services.clock(), services.settings.tz, services.policy, services.members, services.weeks))
@@ -45,11 +75,7 @@ async def _run(args: argparse.Namespace) -> int:
             report = await import_roster(document, services.members, services.weeks)
             print(f"{args.file}: {report.summary()}")
         else:
-            text = dump_roster(await export_roster(services.members, services.weeks))
-            if args.output:
-                args.output.write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
+            _write(dump_roster(await export_roster(services.members, services.weeks)), args.output)
         return 0
     finally:
         await services.store.close()
@@ -63,7 +89,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    except RosterFileError as err:
+    except (RosterFileError, HandbookError) as err:
         print(f"{args.file}: not imported, nothing was written:", file=sys.stderr)
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)

@@ -63,6 +63,7 @@ class Settings:
     graph_client_secret: str = field(default="", repr=False)
     graph_managed_identity_client_id: str = ""
     applicationinsights_connection_string: str = field(default="", repr=False)
+    calendar_feed_token: str = field(default="", repr=False)
 
     @property
     def authenticated(self) -> bool:
@@ -214,6 +215,14 @@ def _bugsnag(env: Mapping[str, str]) -> dict:
     }
 
 
+def _feed_token(env: Mapping[str, str]) -> str:
+    token = env.get("CALENDAR_FEED_TOKEN", "").strip()
+    # The token is the feed's only protection and sits in subscribers' URLs: long, and URL-safe as typed.
+    if token and (len(token) < 24 or not token.replace("-", "").replace("_", "").isalnum() or not token.isascii()):
+        raise ConfigError("CALENDAR_FEED_TOKEN", "must be at least 24 letters, digits, - or _ (it is part of a URL)")
+    return token
+
+
 def _graph(env: Mapping[str, str], auth: dict) -> dict:
     group = env.get("TEAM_GROUP_ID", "").strip()
     if not group:
@@ -268,6 +277,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         **_bugsnag(env),
         **_graph(env, auth),
         applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip(),
+        calendar_feed_token=_feed_token(env),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.matching import keywords
 from bot.domain.requests import DbDecision, Outcome, SupportRequest, TicketState
 from bot.services.catalogue import Catalogue
 
@@ -143,25 +144,95 @@ def _outcome_lines(request: SupportRequest) -> list[dict]:
     return []
 
 
+def _suggestions(request: SupportRequest) -> list[dict]:
+    """Handbook entries that match, each with a one-click answer."""
+    found = request.extra.get("suggestions") or []
+    if not found or request.outcome is not None:
+        return []
+    items = [text("📘 **From the handbook**", spacing="Medium", separator=True)]
+    for entry in found:
+        items.append(text(f"**{entry['title']}**"))
+        if entry.get("preview"):
+            items.append(text(entry["preview"], isSubtle=True, size="Small", maxLines=3, spacing="None"))
+        items.append({"type": "ActionSet", "actions": [execute("Send this answer", Verb.SEND_ANSWER, _data(request, entry=entry["id"]))]})
+    return items
+
+
+def _recurring(request: SupportRequest, tz: ZoneInfo) -> list[dict]:
+    """"This came up N times since …": earlier requests like this one, when no handbook entry matched."""
+    seen = request.extra.get("recurring")
+    if not seen or request.extra.get("handbook_entry"):
+        return []
+    since = datetime.fromisoformat(seen["since"]).astimezone(tz)
+    examples = "; ".join(f"“{e}”" for e in seen.get("examples", []))
+    return [text(f"🔁 This came up {seen['count']} times since {since.day} {since:%b}: {examples}", color="Warning",
+                 spacing="Medium", separator=True),
+            text("No handbook entry covers it yet: add one so the next person gets the answer in one click.", isSubtle=True, spacing="None")]
+
+
+def _handbook_form(request: SupportRequest) -> dict:
+    """Add to handbook: a form pre-filled from the request and its answer."""
+    summary = " ".join(request.text.split())
+    title = summary[:80] + ("…" if len(summary) > 80 else "")
+    links = request.detail.get("url", "") if request.detail.get("url", "").startswith("http") else ""
+    body = [
+        _input("hb_title", "Title", title, required=True),
+        _input("hb_keywords", "Keywords (comma-separated, German and English)", ", ".join(keywords(request.text))),
+        _input("hb_solution", "Solution", request.answer_given(), multiline=True, required=True),
+        _input("hb_links", "Links (space-separated)", links, placeholder="https://"),
+    ]
+    return {
+        "type": "Action.ShowCard",
+        "title": "📘 Add to handbook",
+        "card": {"type": "AdaptiveCard", "body": body,
+                 "actions": [execute("Save to handbook", Verb.HANDBOOK_ADD, _data(request))]},
+    }
+
+
+def _handbook_lines(request: SupportRequest, tz: ZoneInfo) -> list[dict]:
+    lines = []
+    asked = request.extra.get("asked")
+    if asked:
+        lines.append(text(f"🗣 {asked['name']} asked the team at {_clock(datetime.fromisoformat(asked['at']), tz)}", isSubtle=True))
+    added = request.extra.get("handbook_entry")
+    if added:
+        lines.append(text(f"📘 In the handbook as “{added['title']}” (added by {added['by']})", color="Good"))
+    used = request.detail.get("handbook_entry") if request.outcome else None
+    if used:
+        lines.append(text(f"📘 Answered from the handbook: “{request.detail.get('title', used)}”", isSubtle=True))
+    return lines
+
+
+def _in_sets(actions: list[dict], size: int = 5) -> list[dict]:
+    # Teams shows at most five or six buttons in a row; more are cut off.
+    return [{"type": "ActionSet", "actions": actions[i:i + size]} for i in range(0, len(actions), size)]
+
+
 def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str) -> dict:
-    """The triage card: the request, the requester, its age, and what can be done next."""
+    """The triage card: the request, the requester, its age, what the handbook says, and what can be done next."""
     received = request.received_at.astimezone(tz)
     body = [
         heading("Support request"),
         text(f"{request.requester.name} · received {received:%a %d %b %H:%M} · target {_clock(request.target_at, tz)}", isSubtle=True, spacing="None"),
         text(request.text[:MAX_REQUEST_TEXT] + ("…" if len(request.text) > MAX_REQUEST_TEXT else ""), spacing="Medium"),
         *_status_lines(request, tz),
+        *_handbook_lines(request, tz),
+        *_suggestions(request),
+        *_recurring(request, tz),
     ]
     actions: list[dict] = []
+    may_add = not request.extra.get("handbook_entry") and (request.resolved_at is not None or request.extra.get("recurring"))
     if request.outcome is None:
         outcome_actions = _outcome_actions(request, catalogue, tz, thread_link)
         claim = [] if request.claimed_by else [execute("🙋 I'm on it", Verb.CLAIM, _data(request), style="positive")]
-        first, second = (claim + outcome_actions)[:5], (claim + outcome_actions)[5:]
-        body.append({"type": "ActionSet", "actions": first})
-        body.append({"type": "ActionSet", "actions": second})
+        ask = [] if request.extra.get("asked") else [execute("🗣 Ask the team", Verb.ASK_TEAM, _data(request))]
+        extra = [_handbook_form(request)] if may_add else []
+        body.extend(_in_sets(claim + ask + outcome_actions + extra))
     elif request.outcome is Outcome.DB_OVERRIDE and request.detail.get("decision") == DbDecision.AWAITING_SECOND.value:
         actions = [
             execute("Confirm approval (production access)", Verb.DB_CONFIRM, _data(request), style="destructive"),
             execute("Refuse", Verb.DB_REFUSE, _data(request)),
         ]
+    elif may_add:
+        actions = [_handbook_form(request)]
     return card(body, actions or None)

@@ -1,5 +1,5 @@
 // The support-rotation bot in Azure: App Service (Python 3.11, `python app.py`), keyless Table Storage,
-// an Azure Bot with the Teams channel, Application Insights over Log Analytics, and Key Vault for the two
+// an Azure Bot with the Teams channel, Application Insights over Log Analytics, and Key Vault for the
 // secrets. One user-assigned managed identity is the bot's identity (BOT_TYPE=UserAssignedMSI) and the
 // app's identity towards Storage and Key Vault, so no password or account key exists anywhere.
 // Deploy: see infra/README.md (az deployment group create, or `atk provision` with m365agents.yml).
@@ -87,6 +87,13 @@ param bugsnagWebhookSecret string = ''
 @description('BUGSNAG_PROJECT_IDS: comma-separated Bugsnag project ids whose webhooks are accepted; empty accepts any.')
 param bugsnagProjectIds string = ''
 
+@description('Turns the calendar feed (GET /api/rotation.ics?token=<token>) on: CALENDAR_FEED_TOKEN then refers to the Key Vault secret calendar-feed-token, which must exist (calendarFeedToken, or az keyvault secret set).')
+param enableCalendarFeed bool = false
+
+@secure()
+@description('CALENDAR_FEED_TOKEN (at least 24 letters, digits, - or _), stored in Key Vault as calendar-feed-token. Leave empty to keep the secret already there.')
+param calendarFeedToken string = ''
+
 @description('ALERTS_CHANNEL_ID: the alert channel (19:...@thread.tacv2); empty until a lead says "alerts here" in it.')
 param alertsChannelId string = ''
 
@@ -117,8 +124,10 @@ var storageAccountName = take('st${suffix}', 24)
 var keyVaultName = take('kv-${suffix}', 24)
 var jiraSecretName = 'jira-api-token'
 var bugsnagSecretName = 'bugsnag-webhook-secret'
+var calendarFeedSecretName = 'calendar-feed-token'
 var jiraEnabled = !empty(jiraBaseUrl)
 var bugsnagEnabled = enableBugsnagWebhook
+var calendarFeedEnabled = enableCalendarFeed
 
 // Built-in role definition ids (the same in every tenant).
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -218,6 +227,14 @@ resource bugsnagSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   }
 }
 
+resource calendarFeedSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(calendarFeedToken)) {
+  parent: keyVault
+  name: calendarFeedSecretName
+  properties: {
+    value: calendarFeedToken
+  }
+}
+
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(keyVault.id, identity.id, keyVaultSecretsUser)
   scope: keyVault
@@ -241,6 +258,7 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
 // Versionless references, so a new secret version is picked up without a redeploy.
 var jiraTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${jiraSecretName}/)'
 var bugsnagSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${bugsnagSecretName}/)'
+var calendarFeedTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${calendarFeedSecretName}/)'
 
 // Compute: Linux App Service running `python app.py` on port 8000 (App Service's default for Python).
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
@@ -403,6 +421,11 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
         {
           name: 'BUGSNAG_PROJECT_IDS'
           value: bugsnagProjectIds
+        }
+        // The rotation's calendar feed: its token comes from Key Vault.
+        {
+          name: 'CALENDAR_FEED_TOKEN'
+          value: calendarFeedEnabled ? calendarFeedTokenReference : ''
         }
         {
           name: 'ALERT_ESCALATION_SECONDS'

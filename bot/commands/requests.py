@@ -1,4 +1,4 @@
-"""Triage card clicks: claim, an outcome, or the four-eyes decision on a database override."""
+"""Triage card clicks: claim, an outcome, a handbook answer, ask the team, add to handbook, or the override decision."""
 
 from __future__ import annotations
 
@@ -45,3 +45,24 @@ async def db_refuse(request: ActionRequest) -> ActionResult:
     """A pending database override is refused."""
     desk = request.services.desk
     return from_outcome(await desk.refuse_override(card_field(request.data, "request"), card_revision(request.data), person(request.caller)))
+
+
+@actions.verb(Verb.SEND_ANSWER)
+async def send_answer(request: ActionRequest) -> ActionResult:
+    """Send this answer: a handbook entry goes to the requester."""
+    desk = request.services.desk
+    entry = card_field(request.data, "entry")
+    return from_outcome(await desk.send_answer(card_field(request.data, "request"), card_revision(request.data), person(request.caller), entry))
+
+
+@actions.verb(Verb.ASK_TEAM)
+async def ask_team(request: ActionRequest) -> ActionResult:
+    """Ask the team: support doesn't know the answer."""
+    return from_outcome(await request.services.desk.ask_team(card_field(request.data, "request"), person(request.caller)))
+
+
+@actions.verb(Verb.HANDBOOK_ADD)
+async def handbook_add(request: ActionRequest) -> ActionResult:
+    """Add to handbook: the form made from a request is saved as an entry."""
+    desk = request.services.desk
+    return from_outcome(await desk.add_to_handbook(card_field(request.data, "request"), person(request.caller), request.data))

@@ -11,6 +11,7 @@ class Mention:
 
     id: str
     name: str
+    tag_mention: bool = False  # a Teams tag (a group of people in a team), not one person
 
     @property
     def tag(self) -> str:

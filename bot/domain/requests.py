@@ -94,6 +94,10 @@ class NotAllowed(DomainError):
     """The person may not do this."""
 
 
+class AlreadyAsked(DomainError):
+    """Someone already asked the team about this request."""
+
+
 @dataclass(frozen=True)
 class SupportRequest:
     """One request in #backend and everything that happened to it."""
@@ -121,6 +125,8 @@ class SupportRequest:
     resolved_at: datetime | None = None
     escalations: int = 0
     revision: int = 0
+    # What the card shows beside the record: handbook suggestions, recurrences, the team asked, the entry added.
+    extra: dict = field(default_factory=dict)
 
     @property
     def clock_running(self) -> bool:
@@ -192,6 +198,43 @@ class SupportRequest:
     def with_card(self, card_id: str) -> "SupportRequest":
         """Remember the triage card's activity id, for updates in place."""
         return replace(self, card_id=card_id)
+
+    def with_hints(self, suggestions: list[dict], recurring: dict | None) -> "SupportRequest":
+        """Remember the handbook entries that match and the earlier requests like this one, for the card."""
+        hints = {"suggestions": list(suggestions)}
+        if recurring:
+            hints["recurring"] = dict(recurring)
+        return replace(self, extra={**self.extra, **hints})
+
+    def ask_team(self, who: Person, at: datetime) -> "SupportRequest":
+        """Support asks the wider team for help; it stops no clock, and one ask is enough."""
+        asked = self.extra.get("asked")
+        if self.resolved_at is not None:
+            raise AlreadyTriaged("This request is resolved already.")
+        if asked:
+            raise AlreadyAsked(f"{asked['name']} already asked the team.")
+        return self._changed(extra={**self.extra, "asked": {"aad": who.aad_object_id, "name": who.name, "at": at.isoformat()}})
+
+    def added_to_handbook(self, entry_id: str, title: str, who: Person) -> "SupportRequest":
+        """Remember the handbook entry made from this request."""
+        return self._changed(extra={**self.extra, "handbook_entry": {"id": entry_id, "title": title, "by": who.name}})
+
+    def answer_given(self) -> str:
+        """What support answered, as plain text, to pre-fill a handbook entry."""
+        d = self.detail
+        if self.outcome is None:
+            return ""
+        return {
+            Outcome.QUESTION: d.get("answer", ""),
+            Outcome.EXCEPTION: d.get("cause", ""),
+            Outcome.DOCUMENTED: d.get("answer") or f"This is documented: {d.get('title', '')} {d.get('url', '')}".strip(),
+            Outcome.NOT_OURS: f"This is not a backend system; ask {d.get('owner', '')}.",
+            Outcome.ADMIN_PANEL: f"Do it in the admin panel: {d.get('title', '')} {d.get('url', '')}".strip(),
+            Outcome.SELF_SERVICE: "You can get this data yourself with the self-service export.",
+            Outcome.TRAINING: d.get("note", "") or "A training gap: the trainers were told.",
+            Outcome.BUG: f"A bug, filed as {self.ticket_key}." if self.ticket_key else "A bug, filed in Jira.",
+            Outcome.DB_OVERRIDE: d.get("suggestion", ""),
+        }[self.outcome]
 
     def acknowledged(self, at: datetime) -> "SupportRequest":
         """Record when the acknowledgement went out."""

@@ -16,6 +16,7 @@ from .yaml_lines import LineMap, Problems, YamlProblem, line_of, load_yaml
 EXAMPLE = Path(__file__).resolve().parents[1] / "support.example.yaml"
 TOP_LEVEL = {
     "request_channels", "working_hours", "trainers", "docs", "admin_pages", "owners", "self_service", "jira",
+    "ask_team",
 }
 _STATES = {"BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH"}
 
@@ -45,6 +46,15 @@ class Trainer:
 
 
 @dataclass(frozen=True)
+class AskTeam:
+    """Who "Ask the team" mentions: a Teams tag, or named people; nobody configured means the leads."""
+
+    tag_id: str = ""
+    tag_name: str = ""
+    people: tuple[Trainer, ...] = ()
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """Everything the triage card offers, and the team's working hours."""
 
@@ -57,6 +67,7 @@ class Catalogue:
     self_service: str = ""
     jira_project: str = "EDGE"
     jira_issue_type: str = "Bug"
+    ask_team: AskTeam = field(default_factory=AskTeam)
 
     def is_request_channel(self, channel_id: str, registered: frozenset[str] = frozenset()) -> bool:
         """A channel takes requests when configured or registered; with none of either, every channel does."""
@@ -162,13 +173,8 @@ def parse_catalogue(text: str, tz: ZoneInfo) -> Catalogue:
     if not isinstance(channels, list) or not all(isinstance(c, str) and c.startswith("19:") for c in channels):
         problems.add(line_of(data, "request_channels"), "request_channels must list Teams channel ids (19:…@thread.tacv2)")
         channels = []
-    trainers = []
-    for i, entry in enumerate(_list(data, "trainers", problems)):
-        name = _text(entry, "name", f"trainers[{i}]", problems)
-        aad = _text(entry, "aad_object_id", f"trainers[{i}]", problems)
-        if aad and not is_guid(aad):
-            problems.add(line_of(entry, "aad_object_id"), f"trainers[{i}].aad_object_id must be an Entra object id (a GUID)")
-        trainers.append(Trainer(name, aad.lower()))
+    trainers = _people(_list(data, "trainers", problems), "trainers", problems)
+    ask_team = _ask_team(data, problems)
     links = {
         kind: tuple(
             Link(_text(e, "title", f"{kind}[{i}]", problems), _url(e, "url", f"{kind}[{i}]", problems))
@@ -204,7 +210,30 @@ def parse_catalogue(text: str, tz: ZoneInfo) -> Catalogue:
         self_service=self_service.strip(),
         jira_project=project,
         jira_issue_type=str(jira.get("issue_type", "Bug")),
+        ask_team=ask_team,
     )
+
+
+def _people(entries: list, where: str, problems: Problems) -> tuple[Trainer, ...]:
+    people = []
+    for i, entry in enumerate(entries):
+        name = _text(entry, "name", f"{where}[{i}]", problems)
+        aad = _text(entry, "aad_object_id", f"{where}[{i}]", problems)
+        if aad and not is_guid(aad):
+            problems.add(line_of(entry, "aad_object_id"), f"{where}[{i}].aad_object_id must be an Entra object id (a GUID)")
+        people.append(Trainer(name, aad.lower()))
+    return tuple(people)
+
+
+def _ask_team(data: LineMap, problems: Problems) -> AskTeam:
+    ask = data.get("ask_team") or LineMap()
+    if not isinstance(ask, LineMap):
+        problems.add(line_of(data, "ask_team"), "ask_team must be a mapping with tag_id and tag_name, or people")
+        return AskTeam()
+    tag_id, tag_name = str(ask.get("tag_id") or ""), str(ask.get("tag_name") or "")
+    if bool(tag_id) != bool(tag_name):
+        problems.add(line_of(ask, "tag_id" if tag_id else "tag_name"), "ask_team needs both tag_id and tag_name")
+    return AskTeam(tag_id, tag_name, _people(_list(ask, "people", problems), "ask_team.people", problems))
 
 
 def load_catalogue(path: str, tz: ZoneInfo) -> Catalogue:

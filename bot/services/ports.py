@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
+from ..domain.handbook import Entry
 from ..domain.members import Member
 from ..domain.messages import Reply
 from ..domain.planning import Absence
@@ -46,6 +47,16 @@ class RequestRepository(Protocol):
     async def add(self, request: SupportRequest) -> str: ...
     async def get(self, request_id: str) -> Stored[SupportRequest] | None: ...
     async def replace(self, request: SupportRequest, etag: str) -> str: ...
+    async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]: ...
+
+
+class HandbookRepository(Protocol):
+    """Handbook entries."""
+
+    async def get(self, entry_id: str) -> Stored["Entry"] | None: ...
+    async def list(self) -> list[Stored["Entry"]]: ...
+    async def add(self, entry: "Entry") -> str: ...
+    async def replace(self, entry: "Entry", etag: str) -> str: ...
 
 
 class Messenger(Protocol):

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from cards.request import request_card
 
-from ..domain.errors import AlreadyExists, DomainError
+from ..domain.errors import AlreadyExists, DomainError, StorageUnavailable
+from ..domain.handbook import new_entry
+from ..domain.matching import recurring
 from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
 from ..domain.messages import Card, Mention, Reply, Text
 from ..domain.requests import (
     Address,
+    AlreadyAsked,
     AlreadyClaimed,
     AlreadyTriaged,
     NotAllowed,
@@ -28,17 +31,21 @@ from ..domain.requests import (
 )
 from ..domain.rotation import may_handle_requests
 from .catalogue import Catalogue
+from .handbook import Handbook
 from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
 from .ports import MemberRepository, Messenger, RequestRepository, WeekRepository
 from .support import SupportStatus, on_duty_today, support_status
 from .tickets import JiraRejected, file_once
-from .triage import TriageResult, decide
+from .triage import TriageResult, decide, from_handbook
 
 log = logging.getLogger(__name__)
 NOT_ALLOWED = "Only the current support pair, the fallback and the leads can do that."
 # Teams redelivers a message it got no answer for within seconds; a day of memory is plenty.
 REDELIVERY_WINDOW_SECONDS = 24 * 3600
+# "Recurring" means: like at least this many requests of the last RECURRING_DAYS days.
+RECURRING_MIN = 2
+RECURRING_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,8 @@ class RequestDesk:
 
     def __init__(self, *, requests: RequestRepository, members: MemberRepository, weeks: WeekRepository,
                  jobs: JobRunner, messenger: Messenger, catalogue: Catalogue, policy: IterationPolicy, tz: ZoneInfo,
-                 clock: Callable[[], datetime], timings: Timings, tickets=None, ticket_retry_seconds: float = 60.0) -> None:
+                 clock: Callable[[], datetime], timings: Timings, tickets=None, ticket_retry_seconds: float = 60.0,
+                 handbook: Handbook | None = None) -> None:
         self._requests = requests
         self._members = members
         self._weeks = weeks
@@ -92,6 +100,7 @@ class RequestDesk:
         self._timings = timings
         self._tickets = tickets
         self._ticket_retry = ticket_retry_seconds
+        self.handbook = handbook
         jobs.handles("request.page")(self._page)
         jobs.handles("request.escalate")(self._escalate)
         jobs.handles("request.direct")(self._direct)
@@ -173,9 +182,16 @@ class RequestDesk:
             return  # paged already by an earlier attempt
         status = await self._status()
         await self._messenger.post(request.address, self.page_message(request, status))
+        suggestions, recurrence = await self.hints(request)
+        request = request.with_hints(suggestions, recurrence)
         card_id = await self._messenger.post(request.address, Card(self.card(request), summary="Support request"))
         acked = job.payload.get("acked_at")
-        await self._change(request.id, lambda r: r.with_card(card_id).acknowledged(datetime.fromisoformat(acked)) if acked else r.with_card(card_id))
+
+        def carded(r: SupportRequest) -> SupportRequest:
+            r = r.with_card(card_id).with_hints(suggestions, recurrence)
+            return r.acknowledged(datetime.fromisoformat(acked)) if acked else r
+
+        await self._change(request.id, carded)
         calendar = self.catalogue.calendar
         lead_at = calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
         await self._jobs.enqueue(Job(f"escalate|{request.id}|1", "request.escalate", request.target_at, {"request": request.id, "level": 1}))
@@ -188,6 +204,29 @@ class RequestDesk:
                 await self._jobs.enqueue(Job(f"direct|{request.id}|{aad}", "request.direct", self._clock(),
                                              {"person": [person.aad_object_id, person.name], "text": note.text,
                                               "via": [request.address.service_url, request.address.tenant_id]}))
+
+    async def hints(self, request: SupportRequest) -> tuple[list[dict], dict | None]:
+        """Handbook entries that answer the request, else earlier requests like it; nothing when storage fails.
+
+        The card must go out even when the handbook cannot be read: suggestions are a help, not a step.
+        """
+        if self.handbook is None:
+            return [], None
+        try:
+            found = await self.handbook.suggest(request.text)
+            if found:
+                return [{"id": e.id, "title": e.title, "score": round(s.score), "preview": e.solution[:200]} for s, e in found], None
+            since = request.received_at - timedelta(days=RECURRING_DAYS)
+            earlier = [r for r in await self._requests.received_between(since, request.received_at) if r.id != request.id]
+            like = set(recurring(request.text, [(r.id, r.text) for r in earlier]))
+            matches = [r for r in earlier if r.id in like]
+        except StorageUnavailable as err:
+            log.warning("no handbook hints for %s: %s", request.id, err)
+            return [], None
+        if len(matches) < RECURRING_MIN:
+            return [], None
+        return [], {"count": len(matches) + 1, "since": min(r.received_at for r in matches).isoformat(),
+                    "examples": [" ".join(r.text.split())[:140] for r in matches[-3:]]}
 
     async def _direct(self, job: Job) -> None:
         aad, name = job.payload["person"]
@@ -243,9 +282,12 @@ class RequestDesk:
                    change: Callable[[SupportRequest], SupportRequest]) -> tuple[SupportRequest, bool, str]:
         """Apply a click if the card was current; the claim race's losers learn who won."""
         request, changed, note = await apply_click(
-            lambda: self._requests.get(request_id), self._requests.replace, revision, change, (AlreadyClaimed, AlreadyTriaged)
+            lambda: self._requests.get(request_id), self._requests.replace, revision, change,
+            (AlreadyClaimed, AlreadyTriaged, AlreadyAsked)
         )
-        if note == STALE_CARD and request.claimed_by:
+        if note == STALE_CARD and request.outcome and request.outcome_by:
+            note = f"{request.outcome_by.name} already triaged this as {request.outcome.label}."
+        elif note == STALE_CARD and request.claimed_by:
             note = f"{request.claimed_by.name} is on it."
         return request, changed, note
 
@@ -259,12 +301,27 @@ class RequestDesk:
     async def triage(self, request_id: str, revision: int | None, who: Person, outcome: Outcome, inputs: dict) -> ActionOutcome:
         """Record an outcome from the card's form and post what it says."""
         await self._allowed(who)
+        return await self._triaged(request_id, revision, who, outcome, lambda r: decide(outcome, r, inputs, self.catalogue, who))
+
+    async def send_answer(self, request_id: str, revision: int | None, who: Person, entry_id: str) -> ActionOutcome:
+        """Send this answer: post a handbook entry to the requester, recorded as documented with the entry used."""
+        await self._allowed(who)
+        if self.handbook is None:
+            raise DomainError("The handbook is not available here.")
+        entry = await self.handbook.get(entry_id)
+        result = await self._triaged(request_id, revision, who, Outcome.DOCUMENTED, lambda r: from_handbook(r, entry))
+        if result.changed:
+            await self.handbook.count_use(entry.id)
+        return result
+
+    async def _triaged(self, request_id: str, revision: int | None, who: Person, outcome: Outcome,
+                       decider: Callable[[SupportRequest], TriageResult]) -> ActionOutcome:
         now = self._clock()
         decided: list[TriageResult] = []
 
         def change(r: SupportRequest) -> SupportRequest:
             # Decided only once the card is known to be current, so stale forms are never validated.
-            result = decide(outcome, r, inputs, self.catalogue, who)
+            result = decider(r)
             decided[:] = [result]
             triaged = r.triage(outcome, who, now, result.detail, resolved=result.resolved)
             if result.file_ticket and self._tickets is not None:
@@ -286,6 +343,39 @@ class RequestDesk:
             else:
                 await self._jobs.enqueue(Job(f"ticket|{request.id}", "request.ticket", now, {"request": request.id}))
         return ActionOutcome(self.card(request), "", replies, True)
+
+    async def ask_team(self, request_id: str, who: Person) -> ActionOutcome:
+        """Ask the team: mention the configured team (or the leads) in the thread; no clock stops."""
+        status = await self._allowed(who)
+        request, changed, note = await self._act(request_id, None, who, lambda r: r.ask_team(who, self._clock()))
+        if not changed:
+            return ActionOutcome(self.card(request), note)
+        ask = self.catalogue.ask_team
+        if ask.tag_id:
+            mentions = [Mention(ask.tag_id, ask.tag_name, tag_mention=True)]
+        elif ask.people:
+            mentions = [Mention(p.aad_object_id, p.name) for p in ask.people]
+        else:
+            mentions = [Mention(m.aad_object_id, m.display_name) for m in status.leads()]
+        summary = " ".join(request.text.split())[:300]
+        text = (" ".join(m.tag for m in mentions) or "Team") + f": {who.name} from support is asking for help with " \
+               f"{request.requester.name}'s request: “{summary}”. If you know the answer, please reply in this thread."
+        return ActionOutcome(self.card(request), "", [Text("🗣 " + text, tuple(mentions))], True)
+
+    async def add_to_handbook(self, request_id: str, who: Person, inputs: dict) -> ActionOutcome:
+        """Save the card's handbook form as a new entry, made from this request."""
+        status = await self._status()
+        member = status.members.get(who.aad_object_id)
+        if member is None or not member.active:
+            raise NotAllowed("Only people on the team's roster can add to the handbook.")
+        if self.handbook is None:
+            raise DomainError("The handbook is not available here.")
+        entry = new_entry(str(inputs.get("hb_title") or ""), str(inputs.get("hb_keywords") or ""),
+                          str(inputs.get("hb_solution") or ""), str(inputs.get("hb_links") or ""), who.name, self._clock())
+        await self.handbook.add(entry)
+        request, _, _ = await self._act(request_id, None, who, lambda r: r.added_to_handbook(entry.id, entry.title, who))
+        reply = Text(f"📘 {who.name} added “{entry.title}” to the handbook; the next request like this one will get it suggested.")
+        return ActionOutcome(self.card(request), "", [reply], True)
 
     async def confirm_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
         """The four-eyes confirmation of a database override."""

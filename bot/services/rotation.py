@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import statistics
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Callable
@@ -19,6 +18,7 @@ from ..domain.messages import Card, Mention, Text
 from ..domain.planning import Absence, Suggestion, Verdict, check_team, coverage, suggest
 from ..domain.requests import Address, NotAllowed, Person
 from ..domain.rotation import RotationWeek
+from ..domain.stats import iteration_period, summary_line
 from ..storage.proposals import Proposal
 from .catalogue import Catalogue
 from .changes import apply_click, change_stored
@@ -26,6 +26,7 @@ from .channels import chosen_channel, choose_channel
 from .jobs import JobRunner
 from .ports import AbsenceRepository, ConversationRepository, MemberRepository, Messenger, WeekRepository
 from .requests import ActionOutcome
+from .stats import period_figures
 
 log = logging.getLogger(__name__)
 ROTATION_CHANNEL = ("rotation-channel", "current")
@@ -81,7 +82,7 @@ class RotationDesk:
     def __init__(self, *, members: MemberRepository, weeks: WeekRepository, absences: AbsenceRepository, proposals,
                  audit, conversations: ConversationRepository, jobs: JobRunner, messenger: Messenger,
                  catalogue: Catalogue, policy: IterationPolicy, tz: ZoneInfo, clock: Callable[[], datetime],
-                 requests=None, before_pick=None) -> None:
+                 requests=None, alerts=None, before_pick=None) -> None:
         self._members = members
         self._weeks = weeks
         self._absences = absences
@@ -95,6 +96,7 @@ class RotationDesk:
         self._tz = tz
         self._clock = clock
         self._requests = requests
+        self._alerts = alerts
         self._before_pick = before_pick
         jobs.handles("cycle.pick")(self._pick)
         jobs.handles("cycle.remind")(self._remind)
@@ -245,22 +247,18 @@ class RotationDesk:
             mentions.append(observer)
             lines.append(f"Observing: {observer.tag} (first week, watch and ask).")
         lines.append("Your duties:\n" + "\n".join(f"- {duty}" for duty in DUTIES))
-        figures = await self._last_week_figures(iteration.previous())
+        figures = await self._last_iteration_summary(iteration.previous())
         if figures:
             lines.append(figures)
         await self._messenger.post(channel, Text("\n\n".join(lines), tuple(mentions)))
 
-    async def _last_week_figures(self, previous: Iteration) -> str:
+    async def _last_iteration_summary(self, previous: Iteration) -> str:
+        # The same figures as `stats last`, so the handover and the card never disagree.
         if self._requests is None:
             return ""
-        first, after = previous.bounds(self._tz)
-        requests = await self._requests.received_between(first, after)
-        if not requests:
-            return "Last iteration: no #backend requests."
-        times = [r.response_seconds for r in requests if r.response_seconds is not None]
-        within = sum(1 for t in times if t <= 300)
-        median = f"{statistics.median(times) / 60:.1f} min" if times else "—"
-        return f"Last iteration: {len(requests)} #backend requests, median first response {median}, {within} of {len(requests)} within 5 minutes."
+        period = iteration_period(previous, self._tz, "Last iteration")
+        figures = await period_figures(period, requests=self._requests, alerts=self._alerts, now=self._clock(), tz=self._tz)
+        return summary_line(figures)
 
     # ------------------------------------------------------------------ clicks on the pick card
 

@@ -8,6 +8,7 @@ from typing import Callable
 from ..domain.errors import DomainError
 from ..domain.messages import Mention, Reply, Text
 from ..domain.requests import DbDecision, DbRisk, Outcome, Person, SupportRequest, db_proposal
+from ..domain.handbook import Entry
 from .catalogue import Catalogue
 
 LEVELS = ("low", "medium", "high")
@@ -133,6 +134,14 @@ def documented(request: SupportRequest, inputs: dict, catalogue: Catalogue, who:
         raise MissingInput("Pick a docs page or paste a link.")
     title, url = (picked.title, picked.url) if picked else (link, link)
     return TriageResult({"title": title, "url": url}, [_to_requester(request, f"this is documented: [{title}]({url})")])
+
+
+def from_handbook(request: SupportRequest, entry: Entry) -> TriageResult:
+    """Documented, answered from a handbook entry: the solution goes to the requester, the entry is recorded."""
+    answer = entry.answer()[:MAX_ANSWER]
+    url = entry.links[0].url if entry.links else ""
+    detail = {"title": entry.title, "url": url, "handbook_entry": entry.id, "answer": answer}
+    return TriageResult(detail, [_to_requester(request, f"this is in our handbook, **{entry.title}**:\n\n{answer}")])
 
 
 @outcome(Outcome.NOT_OURS)

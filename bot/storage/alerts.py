@@ -92,3 +92,11 @@ class TableAlertRepository:
     async def remove(self, thread: AlertThread, etag: str) -> None:
         """Remove a thread (to start a fresh one for the same error)."""
         await self._table.delete(_PARTITION, thread.key, etag)
+
+    async def opened_between(self, first: datetime, last: datetime) -> list[AlertThread]:
+        """Threads opened in a time window [first, last), oldest first (for reports)."""
+        # OpenedAt is stored as UTC ISO text, so string order is time order; threads without one never match.
+        rows = self._table.query(
+            "PartitionKey eq @p and OpenedAt ge @a and OpenedAt lt @b", p=_PARTITION, a=_utc(first), b=_utc(last)
+        )
+        return sorted([_from_entity(e).value async for e in rows], key=lambda t: t.opened_at)

@@ -47,6 +47,7 @@ def _to_entity(request: SupportRequest) -> dict:
         "Ticket": request.ticket.value, "TicketKey": request.ticket_key, "TicketUrl": request.ticket_url,
         "ResolvedAt": _time(request.resolved_at),
         "Escalations": request.escalations, "Revision": request.revision,
+        "Extra": json.dumps(request.extra, ensure_ascii=False),
     }
 
 
@@ -66,6 +67,7 @@ def _from_entity(e: dict) -> Stored[SupportRequest]:
         ticket=TicketState(e.get("Ticket") or "none"), ticket_key=e.get("TicketKey", ""), ticket_url=e.get("TicketUrl", ""),
         resolved_at=_untime(e.get("ResolvedAt")),
         escalations=int(e.get("Escalations", 0)), revision=int(e.get("Revision", 0)),
+        extra=json.loads(e.get("Extra") or "{}"),
     )
     return Stored(request, e.metadata["etag"])
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.alerts import AlertState
 from bot.domain.iteration import IterationPolicy
-from bot.domain.requests import Address, Person
+from bot.domain.requests import Address, Outcome, Person
 from bot.domain.rotation import RotationWeek
 from bot.services.catalogue import load_catalogue
 from bot.services.jobs import JobRunner
@@ -19,12 +20,15 @@ from bot.services.roster import import_roster
 from bot.services.roster_file import RosterDocument, parse_roster
 from bot.services.rotation import RotationDesk
 from bot.storage.absences import TableAbsenceRepository
+from bot.storage.alerts import TableAlertRepository
 from bot.storage.audit import TableAuditLog
 from bot.storage.conversations import TableConversationRepository
 from bot.storage.jobs import TableJobRepository
 from bot.storage.members import TableMemberRepository
 from bot.storage.proposals import TableProposalRepository
+from bot.storage.requests import TableRequestRepository
 from bot.storage.weeks import TableWeekRepository
+from tests.support.figures import request, thread
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,14 +62,14 @@ class Clock:
         return self.now
 
 
-def desk(store, clock, messenger) -> tuple[RotationDesk, JobRunner]:
+def desk(store, clock, messenger, **extra) -> tuple[RotationDesk, JobRunner]:
     jobs = JobRunner(TableJobRepository(store), clock)
     conversations = TableConversationRepository(store)
     rotation = RotationDesk(
         members=TableMemberRepository(store), weeks=TableWeekRepository(store), absences=TableAbsenceRepository(store),
         proposals=TableProposalRepository(store), audit=TableAuditLog(store), conversations=conversations, jobs=jobs,
         messenger=messenger, catalogue=load_catalogue(str(ROOT / "tests/fixtures/support_always.yaml"), BERLIN),
-        policy=IterationPolicy(), tz=BERLIN, clock=clock,
+        policy=IterationPolicy(), tz=BERLIN, clock=clock, **extra,
     )
     return rotation, jobs
 
@@ -140,3 +144,26 @@ async def test_unconfirmed_handover_is_loud(seeded):
     await jobs.run_due()
     texts = [reply.text for _, reply in messenger.posts if hasattr(reply, "text")]
     assert any("NO support pair is confirmed" in t and "<at>Lars Lead</at>" in t for t in texts)
+
+
+async def test_wednesday_handover_sums_up_the_last_iteration_with_the_stats_figures(seeded):
+    requests, alerts = TableRequestRepository(seeded), TableAlertRepository(seeded)
+    day = lambda d, h, m=0: datetime(2026, 11, d, h, m, tzinfo=BERLIN)  # noqa: E731
+    for r in (request(day(26, 16, 10), 60, Outcome.BUG, ticket=True), request(day(27, 17, 5), 400),
+              request(day(30, 10)), request(day(24, 16), 10)):  # the last one belongs to the iteration before
+        await requests.add(r)
+    await alerts.add(thread(day(28, 12), 2, AlertState.HANDLING, handled_after=240))
+    start = datetime(2026, 12, 2).date()
+    await TableWeekRepository(seeded).add(RotationWeek(start, (LARS, PAULA)))
+    messenger = RecordingMessenger()
+    rotation, jobs = desk(seeded, Clock(datetime(2026, 12, 2, 9, 0, 30, tzinfo=BERLIN)), messenger,
+                          requests=requests, alerts=alerts)
+    await rotation.ensure_cycle()
+    await jobs.run_due()
+    handover = next(reply.text for _, reply in messenger.posts if hasattr(reply, "text") and "Handover" in reply.text)
+    # Answered after 60 s and 400 s: median 230 s, p90 60 + 0.9 * 340 = 366 s; the 400 s one and the unanswered one breach.
+    assert handover.endswith(
+        "\n\nLast iteration (Wed 25 Nov – Tue 1 Dec 2026): 3 #backend requests, first response median 3.8 min, "
+        "p90 6.1 min; 2 of 3 missed the 5-minute target. 16–18h (2 requests) was the peak. 1 Jira ticket created. "
+        "Bugsnag: 1 alert (2 events), 1 handled, median 4.0 min to being handled."
+    )

@@ -11,6 +11,12 @@
 // checks below that the parser does not make. Only the UMD bundle loads in Node (plain
 // require('adaptivecards') fails); it needs no DOM for loading, parsing or validating, so no
 // document/window shims are installed.
+//
+// Teams-only elements (the Chart.* family) are unknown to the parser, as they are to any client
+// without charts: the parser reports them as UnknownElementType and parses their `fallback` in
+// their place, so the fallback gets the parser's full checks. For those types alone the
+// UnknownElementType event is not a problem; instead each needs a fallback (an element, or
+// "drop") and data of the documented shape. Any other unknown type is still reported.
 "use strict";
 
 const fs = require("fs");
@@ -43,6 +49,29 @@ const OBJECT_ARRAY_KEYS = new Set(["body", "actions", "items", "columns", "facts
 
 // Keys holding free-form payloads, not card structure.
 const OPAQUE_KEYS = new Set(["data"]);
+
+// Element types Teams renders but the adaptivecards parser does not know (Teams platform docs,
+// "Charts in Adaptive Cards").
+const TEAMS_ONLY_ELEMENTS = new Set([
+    "Chart.Donut",
+    "Chart.Pie",
+    "Chart.Gauge",
+    "Chart.Line",
+    "Chart.VerticalBar",
+    "Chart.VerticalBar.Grouped",
+    "Chart.HorizontalBar",
+    "Chart.HorizontalBar.Stacked",
+]);
+// The parser's own message for an unknown element type; these events carry no source object.
+const TEAMS_ONLY_EVENTS = new Set([...TEAMS_ONLY_ELEMENTS].map((t) => AC.Strings.errors.unknownElementType(t)));
+
+// The documented shape of each data item, for the chart types whose data is a flat list.
+const CHART_DATA_ITEMS = {
+    "Chart.VerticalBar": { x: ["string", "number"], y: ["number"] },
+    "Chart.HorizontalBar": { x: ["string", "number"], y: ["number"] },
+    "Chart.Donut": { legend: ["string"], value: ["number"] },
+    "Chart.Pie": { legend: ["string"], value: ["number"] },
+};
 
 /** Describe the card object a parser event refers to, e.g. "Input.Text#name". */
 function describeSource(source) {
@@ -81,7 +110,8 @@ function parserProblems(json) {
         problems.push("parser Validation/Exception: " + err.message);
     }
     for (const event of events) {
-        if (!IGNORED_EVENTS.has(event.event)) {
+        const teamsOnly = event.event === AC.ValidationEvent.UnknownElementType && TEAMS_ONLY_EVENTS.has(event.message);
+        if (!IGNORED_EVENTS.has(event.event) && !teamsOnly) {
             problems.push(formatEvent(event));
         }
     }
@@ -113,6 +143,9 @@ function structureProblems(node, path, problems) {
     if (typeof type === "string" && type.startsWith("Input.") && !isFilled(node.label)) {
         problems.push("teams " + where + ": " + type + " has no \"label\" (every input needs one)");
     }
+    if (TEAMS_ONLY_ELEMENTS.has(type)) {
+        teamsOnlyProblems(node, where, problems);
+    }
     for (const [key, value] of Object.entries(node)) {
         if (OPAQUE_KEYS.has(key)) {
             continue;
@@ -133,6 +166,33 @@ function structureProblems(node, path, problems) {
         }
         structureProblems(value, childPath, problems);
     }
+}
+
+/** A Teams-only element needs a fallback for other clients, and chart data of the documented shape. */
+function teamsOnlyProblems(node, where, problems) {
+    const fallback = node.fallback;
+    const isElement = fallback !== null && typeof fallback === "object" && !Array.isArray(fallback);
+    if (!isElement && fallback !== "drop") {
+        problems.push("teams " + where + ": " + node.type + " needs a \"fallback\" element (or \"drop\") for clients without charts");
+    }
+    const shape = CHART_DATA_ITEMS[node.type];
+    if (!shape) {
+        return;
+    }
+    if (!Array.isArray(node.data)) {
+        problems.push("teams " + where + ".data: must be an array, got " + jsonType(node.data));
+        return;
+    }
+    node.data.forEach((item, i) => {
+        for (const [key, types] of Object.entries(shape)) {
+            const value = item === null || typeof item !== "object" ? undefined : item[key];
+            if (!types.includes(typeof value) || (typeof value === "number" && !Number.isFinite(value))) {
+                problems.push(
+                    "teams " + where + ".data[" + i + "]." + key + ": must be " + types.join(" or ") + ", got " + jsonType(value)
+                );
+            }
+        }
+    });
 }
 
 /** Name a JSON value's type for messages. */

@@ -120,20 +120,49 @@ BAD_CARDS: dict[str, tuple[Callable[[Card], None], list[str]]] = {
     "property_newer_than_1_5": (set_key(["actions", 1, "role"], "Button"), ["UnsupportedProperty", "role"]),
     "refresh_over_60_user_ids": (set_key(["refresh", "userIds"], [f"29:u{i}" for i in range(61)]), ["userIds", "61"]),
     "body_item_not_object": (append("body", None), ["body[5]", "object"]),
+    "unknown_type_even_with_fallback": (
+        append("body", {"type": "Fancy.Widget", "fallback": {"type": "TextBlock", "text": "x"}}),
+        ["UnknownElementType", "Fancy.Widget"],
+    ),
+    "chart_without_fallback": (append("body", {"type": "Chart.Donut", "data": [{"legend": "Bug", "value": 3}]}), ["Chart.Donut", "fallback"]),
+    "chart_fallback_gets_the_parsers_checks": (
+        append("body", {"type": "Chart.Donut", "data": [{"legend": "Bug", "value": 3}],
+                        "fallback": {"type": "TextBlock", "text": "Bug 3", "size": "Huge"}}),
+        ["InvalidPropertyValue", "Huge"],
+    ),
+    "chart_data_of_the_wrong_shape": (
+        append("body", {"type": "Chart.VerticalBar", "data": [{"x": "16", "y": "5"}], "fallback": {"type": "TextBlock", "text": "16h 5"}}),
+        ["Chart.VerticalBar", "data[0].y", "number"],
+    ),
 }
+
+
+def valid_card_with_charts() -> Card:
+    """The valid card plus Teams charts, each with a fallback for clients without charts."""
+    card = valid_card()
+    card["body"] += [
+        {"type": "Chart.VerticalBar", "data": [{"x": "16", "y": 5}], "fallback": {"type": "TextBlock", "text": "16h 5"}},
+        {"type": "Chart.Donut", "data": [{"legend": "Bug", "value": 3}], "fallback": "drop"},
+    ]
+    return card
 
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[str]]:
     """Check the valid card and every bad card in a single node run."""
-    names = ["valid", *BAD_CARDS]
-    cards = [valid_card(), *(mutated(change) for change, _ in BAD_CARDS.values())]
+    names = ["valid", "valid_with_charts", *BAD_CARDS]
+    cards = [valid_card(), valid_card_with_charts(), *(mutated(change) for change, _ in BAD_CARDS.values())]
     return dict(zip(names, card_problems(cards)))
 
 
 def test_valid_card_passes(results: dict[str, list[str]]) -> None:
     """The baseline every bad card is derived from has no problems."""
     assert results["valid"] == []
+
+
+def test_teams_charts_with_a_fallback_pass(results: dict[str, list[str]]) -> None:
+    """Chart.* elements are unknown to the parser but fine in Teams when other clients get a fallback."""
+    assert results["valid_with_charts"] == []
 
 
 @pytest.mark.parametrize("name", list(BAD_CARDS))

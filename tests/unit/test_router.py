@@ -67,3 +67,9 @@ def test_weekday_names_in_english_and_german(name, day):
 def test_unclear_weekday_names_are_refused(name):
     with pytest.raises(ValueError):
         parse_weekday(name)
+
+
+def test_stats_is_a_personal_command_with_its_period_as_arguments():
+    command, args = router.match("Stats 2026-11", Scope.PERSONAL)
+    assert (command.name, args) == ("stats", "2026-11")
+    assert router.match("stats", Scope.CHANNEL) is None

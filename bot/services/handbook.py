@@ -1,0 +1,109 @@
+"""The handbook use cases: import and export the wiki's Markdown, suggest entries for a request, count their use."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from ..domain.errors import AlreadyExists, DomainError, NotFound
+from ..domain.handbook import Entry, parse_handbook, render_handbook
+from ..domain.matching import HandbookIndex, Suggestion
+from .changes import change_stored
+from .ports import HandbookRepository
+
+log = logging.getLogger(__name__)
+# Other instances may add entries too; a short cache keeps matching off the Table round trip most of the time.
+INDEX_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    added: int
+    updated: int
+    unchanged: int
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        return f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+
+
+class Handbook:
+    """Handbook entries behind a repository, with a cached matching index."""
+
+    def __init__(self, entries: HandbookRepository, clock: Callable[[], datetime]) -> None:
+        self._entries = entries
+        self._clock = clock
+        self._index: HandbookIndex | None = None
+        self._by_id: dict[str, Entry] = {}
+        self._built_at = 0.0
+
+    async def import_markdown(self, text: str, imported_by: str = "import") -> ImportReport:
+        """Load a Markdown handbook; the same file twice changes nothing, and use counts are kept."""
+        parsed = parse_handbook(text)
+        added = updated = unchanged = 0
+        for entry in parsed:
+            stored = await self._entries.get(entry.id)
+            if stored is None:
+                try:
+                    await self._entries.add(Entry(entry.id, entry.title, entry.keywords, entry.solution, entry.links,
+                                                  entry.added_by or imported_by, entry.added_at or self._clock()))
+                    added += 1
+                    continue
+                except AlreadyExists:
+                    pass  # another import got there first; fall through to compare
+            before = await self._entries.get(entry.id)
+            if before is not None and before.value.same_text(entry):
+                unchanged += 1
+                continue
+            await change_stored(lambda e=entry: self._entries.get(e.id), self._entries.replace, lambda old, e=entry: old.edited(e))
+            updated += 1
+        self._index = None
+        return ImportReport(added, updated, unchanged)
+
+    async def export_markdown(self) -> str:
+        """Every entry as Markdown, for the wiki."""
+        return render_handbook([s.value for s in await self._entries.list()])
+
+    async def entries(self) -> list[Entry]:
+        """Every entry."""
+        return [s.value for s in await self._entries.list()]
+
+    async def _current_index(self) -> HandbookIndex:
+        if self._index is None or time.monotonic() - self._built_at > INDEX_SECONDS:
+            entries = await self.entries()
+            self._index, self._by_id = HandbookIndex(entries), {e.id: e for e in entries}
+            self._built_at = time.monotonic()
+        return self._index
+
+    async def suggest(self, text: str, limit: int = 3) -> list[tuple[Suggestion, Entry]]:
+        """Up to `limit` entries that answer this text, best first; none rather than weak ones."""
+        index = await self._current_index()
+        return [(s, self._by_id[s.entry_id]) for s in index.suggest(text, limit=limit) if s.entry_id in self._by_id]
+
+    async def get(self, entry_id: str) -> Entry:
+        """One entry; NotFound when it was removed."""
+        stored = await self._entries.get(entry_id)
+        if stored is None:
+            raise NotFound("That handbook entry no longer exists.")
+        return stored.value
+
+    async def count_use(self, entry_id: str) -> None:
+        """One more request answered by this entry; a lost count is logged, never shown to anyone."""
+        try:
+            await change_stored(lambda: self._entries.get(entry_id), self._entries.replace, lambda e: e.used())
+        except DomainError as err:
+            log.warning("could not count a use of handbook entry %s: %s", entry_id, err)
+
+    async def add(self, entry: Entry) -> Entry:
+        """A new entry from the card's form; AlreadyExists names the entry with that title."""
+        try:
+            await self._entries.add(entry)
+        except AlreadyExists:
+            raise AlreadyExists(f"The handbook already has an entry called “{entry.title}”.") from None
+        self._index = None
+        return entry

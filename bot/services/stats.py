@@ -1,0 +1,31 @@
+"""Load a period's requests and alert threads and compute its figures: shared by `stats` and the handover."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from ..domain.alerts import AlertThread
+from ..domain.requests import SupportRequest
+from ..domain.stats import Figures, Period, compute
+
+
+class RequestsInWindow(Protocol):
+    """Requests by arrival time."""
+
+    async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]: ...
+
+
+class AlertsInWindow(Protocol):
+    """Alert threads by opening time."""
+
+    async def opened_between(self, first: datetime, last: datetime) -> list[AlertThread]: ...
+
+
+async def period_figures(period: Period, *, requests: RequestsInWindow, alerts: AlertsInWindow | None, now: datetime,
+                         tz: ZoneInfo) -> Figures:
+    """The figures of a period from storage; without an alerts repository the alert figures are zero."""
+    found = await requests.received_between(period.first, period.after)
+    threads = await alerts.opened_between(period.first, period.after) if alerts is not None else []
+    return compute(period, found, threads, now, tz)

@@ -1,0 +1,1 @@
+"""Plain HTTP endpoints that are neither Teams nor an integration's webhook."""
