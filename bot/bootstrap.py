@@ -198,6 +198,7 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
         jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
         clock=clock, requests=services.requests, alerts=services.alerts, before_pick=directory.before_pick if directory else None,
+        target_seconds=settings.first_response_target_seconds,
     )
     services.people = People(
         members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,

@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     himp = handbook.add_parser("import", help="load a Markdown handbook: each `## ` section is an entry (idempotent)")
     himp.add_argument("file", type=Path)
     himp.add_argument("--check", action="store_true", help="validate only; write nothing")
+    himp.add_argument("--if-empty", action="store_true", help="import only into an empty handbook (for demo data)")
     hexp = handbook.add_parser("export", help="write the stored handbook as Markdown")
     hexp.add_argument("-o", "--output", type=Path, help="a file instead of standard output")
     demo = sub.add_parser("demo-seed", help="seed a demo roster and rotation when the tables are empty")
@@ -51,6 +52,9 @@ async def _handbook(args: argparse.Namespace, services) -> int:
     text = args.file.read_text(encoding="utf-8")
     if args.check:
         print(f"{args.file}: valid ({len(parse_handbook(text))} entries)")
+        return 0
+    if args.if_empty and await services.handbook.entries():
+        print(f"{args.file}: skipped, the handbook already has entries")
         return 0
     print(f"{args.file}: {(await services.handbook.import_markdown(text)).summary()}")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.stats import LATE_AFTERNOON, TARGET_MINUTES, WINDOW_HOURS, Figures, duration, peak_sentence, summary_line
+from bot.domain.stats import LATE_AFTERNOON, WINDOW_HOURS, Figures, duration, peak_sentence, summary_line
 
 from .common import card, facts, heading, text
 
@@ -42,7 +42,7 @@ def _request_section(figures: Figures) -> list[dict]:
             ("Requests", str(n)),
             ("Answered", f"{figures.answered} of {n}"),
             ("First response", f"median {duration(figures.median_seconds)} · p90 {duration(figures.p90_seconds)}"),
-            (f"Missed {TARGET_MINUTES}-minute target", f"{figures.breaches} of {n}"),
+            (f"Missed {figures.target} target", f"{figures.breaches} of {n}"),
             ("Not triaged", str(figures.untriaged)),
         ]),
         text(f"Requests by hour ({figures.period.first.tzinfo})", weight="Bolder", spacing="Medium"),

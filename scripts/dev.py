@@ -119,13 +119,13 @@ def main() -> int:
         processes.append(("Azurite", azurite))
         wait_until(lambda: port_open(table_port), "Azurite", 30, azurite)
 
-        seed = subprocess.run(
-            [sys.executable, "-m", "bot", "demo-seed", str(ROOT / "scripts" / "demo_roster.yaml")],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )
-        say((seed.stdout or seed.stderr).strip())
-        if seed.returncode:
-            return seed.returncode
+        # The demo roster, and the labelled test handbook so that triage cards show suggestions; both only into empty tables.
+        for args in (["demo-seed", str(ROOT / "scripts" / "demo_roster.yaml")],
+                     ["handbook", "import", "--if-empty", str(ROOT / "tests" / "data" / "handbook.md")]):
+            seed = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+            say((seed.stdout or seed.stderr).strip())
+            if seed.returncode:
+                return seed.returncode
 
         say(f"starting the bot on http://127.0.0.1:{bot_port}/api/messages")
         bot = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, **detach)

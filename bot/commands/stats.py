@@ -19,5 +19,6 @@ async def stats(request: CommandRequest) -> list[Reply]:
         period = parse_period(request.args, request.now, s.policy, s.settings.tz)
     except PeriodProblem as problem:
         return [Text(str(problem))]
-    figures = await period_figures(period, requests=s.requests, alerts=s.alerts, now=request.now, tz=s.settings.tz)
+    figures = await period_figures(period, requests=s.requests, alerts=s.alerts, now=request.now, tz=s.settings.tz,
+                                   target_seconds=s.settings.first_response_target_seconds)
     return [Card(stats_card(figures), summary=f"Support figures: {period.label}")]

@@ -19,7 +19,6 @@ HOW = "Write `stats` (this iteration), `stats last` (the previous one) or `stats
 # The duties promise that #backend is busiest 16:00–18:00; the figures say whether that held.
 LATE_AFTERNOON = 16
 WINDOW_HOURS = 2
-TARGET_MINUTES = 5
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                 "November", "December")
@@ -106,6 +105,13 @@ class Figures:
     alerts_taken: int
     alerts_dismissed: int
     handled_median_seconds: float | None
+    target_seconds: int = 300  # the first-response target the breaches were counted against
+
+    @property
+    def target(self) -> str:
+        """The target as people say it: '5-minute', '90-second'."""
+        minutes, seconds = divmod(self.target_seconds, 60)
+        return f"{minutes}-minute" if not seconds else f"{self.target_seconds}-second"
 
     @property
     def tickets(self) -> int:
@@ -148,7 +154,7 @@ def _within(at: datetime | None, period: Period) -> bool:
 
 
 def compute(period: Period, requests: Sequence[SupportRequest], threads: Sequence[AlertThread], now: datetime,
-            tz: ZoneInfo) -> Figures:
+            tz: ZoneInfo, target_seconds: int = 300) -> Figures:
     """The figures of a period; requests count by arrival and alert threads by opening, whatever else is passed."""
     mine = [r for r in requests if _within(r.received_at, period)]
     opened = [t for t in threads if _within(t.opened_at, period)]
@@ -175,6 +181,7 @@ def compute(period: Period, requests: Sequence[SupportRequest], threads: Sequenc
         alerts_taken=sum(1 for t in handled if t.state is AlertState.HANDLING),
         alerts_dismissed=sum(1 for t in handled if t.state is AlertState.NOT_IMPACTFUL),
         handled_median_seconds=percentile([_seconds(t.opened_at, t.handled_at) for t in handled], 0.5),
+        target_seconds=target_seconds,
     )
 
 
@@ -230,7 +237,7 @@ def summary_line(figures: Figures) -> str:
         parts.append(
             f"{plural(figures.requests, '#backend request')}, first response median {duration(figures.median_seconds)}, "
             f"p90 {duration(figures.p90_seconds)}; {figures.breaches} of {figures.requests} missed the "
-            f"{TARGET_MINUTES}-minute target.")
+            f"{figures.target} target.")
         parts.append(peak_sentence(figures))
     if figures.tickets:
         parts.append(f"{plural(figures.tickets, 'Jira ticket')} created.")

@@ -82,7 +82,7 @@ class RotationDesk:
     def __init__(self, *, members: MemberRepository, weeks: WeekRepository, absences: AbsenceRepository, proposals,
                  audit, conversations: ConversationRepository, jobs: JobRunner, messenger: Messenger,
                  catalogue: Catalogue, policy: IterationPolicy, tz: ZoneInfo, clock: Callable[[], datetime],
-                 requests=None, alerts=None, before_pick=None) -> None:
+                 requests=None, alerts=None, before_pick=None, target_seconds: int = 300) -> None:
         self._members = members
         self._weeks = weeks
         self._absences = absences
@@ -97,6 +97,7 @@ class RotationDesk:
         self._clock = clock
         self._requests = requests
         self._alerts = alerts
+        self._target_seconds = target_seconds
         self._before_pick = before_pick
         jobs.handles("cycle.pick")(self._pick)
         jobs.handles("cycle.remind")(self._remind)
@@ -257,7 +258,8 @@ class RotationDesk:
         if self._requests is None:
             return ""
         period = iteration_period(previous, self._tz, "Last iteration")
-        figures = await period_figures(period, requests=self._requests, alerts=self._alerts, now=self._clock(), tz=self._tz)
+        figures = await period_figures(period, requests=self._requests, alerts=self._alerts, now=self._clock(), tz=self._tz,
+                                      target_seconds=self._target_seconds)
         return summary_line(figures)
 
     # ------------------------------------------------------------------ clicks on the pick card

@@ -24,8 +24,8 @@ class AlertsInWindow(Protocol):
 
 
 async def period_figures(period: Period, *, requests: RequestsInWindow, alerts: AlertsInWindow | None, now: datetime,
-                         tz: ZoneInfo) -> Figures:
+                         tz: ZoneInfo, target_seconds: int = 300) -> Figures:
     """The figures of a period from storage; without an alerts repository the alert figures are zero."""
     found = await requests.received_between(period.first, period.after)
     threads = await alerts.opened_between(period.first, period.after) if alerts is not None else []
-    return compute(period, found, threads, now, tz)
+    return compute(period, found, threads, now, tz, target_seconds)

@@ -16,6 +16,8 @@ def test_import_is_idempotent_and_export_round_trips(tmp_path: Path, storage_env
     assert f"{len(entries)} added, 0 updated, 0 unchanged" in first.stdout
     again = run(["handbook", "import", str(HANDBOOK)], storage_env)
     assert f"0 added, 0 updated, {len(entries)} unchanged" in again.stdout
+    demo = run(["handbook", "import", "--if-empty", str(HANDBOOK)], storage_env)
+    assert "skipped, the handbook already has entries" in demo.stdout
 
     exported = tmp_path / "export.md"
     result = run(["handbook", "export", "-o", str(exported)], storage_env)

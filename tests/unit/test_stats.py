@@ -157,3 +157,9 @@ def test_time_to_being_handled_is_real_time_across_the_autumn_clock_change():
                     handled_at=datetime(2026, 10, 25, 3, 30, tzinfo=BERLIN))
     found = compute(month_period(2026, 10, BERLIN), [], [alert], NOW, BERLIN)
     assert found.handled_median_seconds == 3 * 3600  # the wall clock says 2 h
+
+
+def test_the_target_in_the_text_is_the_configured_one():
+    assert "missed the 5-minute target" in summary_line(compute(NOVEMBER, REQUESTS, THREADS, NOW, BERLIN))
+    assert "missed the 90-second target" in summary_line(compute(NOVEMBER, REQUESTS, THREADS, NOW, BERLIN, 90))
+    assert "missed the 10-minute target" in summary_line(compute(NOVEMBER, REQUESTS, THREADS, NOW, BERLIN, 600))
