@@ -10,11 +10,11 @@ from pathlib import Path
 
 from .bootstrap import build_services
 from .config import ConfigError, load_storage_settings
-from .domain.errors import DomainError
-from .domain.handbook import HandbookError, parse_handbook
+from .domain.errors import DomainError, FileProblems
+from .domain.handbook import parse_handbook
 from .services.demo import seed_demo
 from .services.roster import export_roster, import_roster
-from .services.roster_file import RosterFileError, dump_roster, parse_roster
+from .services.roster_file import dump_roster, parse_roster
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    except (RosterFileError, HandbookError) as err:
+    except FileProblems as err:
         print(f"{args.file}: not imported, nothing was written:", file=sys.stderr)
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)

@@ -5,6 +5,14 @@ class DomainError(Exception):
     """Base class for errors the bot reports to people instead of crashing."""
 
 
+class FileProblems(DomainError):
+    """A file people wrote has problems; nothing was written. Each problem starts with its line number."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 class ConcurrencyError(DomainError):
     """Someone else changed the same record first; reload and try again."""
 

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .errors import DomainError
+from .errors import FileProblems
 
 MAX_TITLE = 200
 MAX_SOLUTION = 8000
@@ -17,12 +17,8 @@ _META = re.compile(r"^<!--\s*handbook:(?P<body>.*?)-->$")
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
-class HandbookError(DomainError):
-    """A handbook file with problems; each problem names its line."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class HandbookError(FileProblems):
+    """A handbook file (or the card's form) with problems; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ..domain.errors import DomainError
+from ..domain.errors import FileProblems
 from ..domain.ids import is_guid
 from ..domain.iteration import IterationPolicy
 from ..domain.members import WEEKDAY_NAMES, WORKING_WEEK, Member, Role, parse_weekday, weekday_names
@@ -24,12 +24,8 @@ MEMBER_FIELDS = {
 WEEK_FIELDS = {"start", "pair", "fallback", "fallback_days", "observer"}
 
 
-class RosterFileError(DomainError):
-    """The file has problems; nothing was written. Each message starts with its line number."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class RosterFileError(FileProblems):
+    """The roster file has problems; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,16 @@ def test_mistakes_name_their_line(old, new, expected):
 def test_unreadable_file_is_a_clear_error(tmp_path):
     with pytest.raises(CatalogueError, match="cannot read"):
         load_catalogue(str(tmp_path / "missing.yaml"), BERLIN)
+
+
+def test_ask_the_team_is_a_tag_or_people_or_nobody():
+    assert parse_catalogue("{}", BERLIN).ask_team.tag_id == ""
+    tag = parse_catalogue("ask_team:\n  tag_id: MjQz\n  tag_name: Backend\n", BERLIN).ask_team
+    assert (tag.tag_id, tag.tag_name) == ("MjQz", "Backend")
+    people = parse_catalogue("ask_team:\n  people:\n    - name: Ben\n      aad_object_id: 6A1F2E8C-0000-4000-8000-00000000A002\n", BERLIN).ask_team
+    assert [(p.name, p.aad_object_id) for p in people.people] == [("Ben", "6a1f2e8c-0000-4000-8000-00000000a002")]
+    with pytest.raises(CatalogueError) as err:
+        parse_catalogue("jira:\n  project: EDGE\nask_team:\n  tag_id: MjQz\n  people:\n    - name: Ben\n      aad_object_id: nope\n", BERLIN)
+    assert "line 4: ask_team needs both tag_id and tag_name" in str(err.value)
+    assert "line 7: ask_team.people[0].aad_object_id must be an Entra object id (a GUID)" in str(err.value)
+
