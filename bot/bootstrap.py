@@ -16,6 +16,7 @@ from aiohttp import web
 from .commands import (  # noqa: F401 - importing registers the commands and card verbs
     alerts as _alerts,
     channels as _channels,
+    handbook as _handbook,
     help as _help,
     requests as _requests,
     rotation as _rotation,

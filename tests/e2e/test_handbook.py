@@ -201,3 +201,15 @@ async def test_resolved_request_offers_a_prefilled_handbook_form(http, helpdesk,
     await click(http, helpdesk, connector, opened, "handbook.add", DORA, hb_title="XXL freischalten", hb_solution=values["hb_solution"])
     entry = await _entry(storage_env, "xxl-freischalten")
     assert entry.solution == values["hb_solution"]
+
+
+async def test_the_handbook_can_be_searched_in_personal_chat(http, helpdesk, connector):
+    await post(http, helpdesk, activities.personal("handbook Lieferadresse ändern", connector.url, aad=DORA))
+    (sent,) = await connector.wait_for(1)
+    assert sent.body["text"].startswith("**Change the delivery address after dispatch** (used 0×)")
+    await post(http, helpdesk, activities.personal("handbook Pizza für die Party", connector.url, aad=DORA))
+    await connector.wait_for(2)
+    assert "Nothing in the handbook matches “Pizza für die Party”" in connector.sent[-1].body["text"]
+    await post(http, helpdesk, activities.personal("handbook", connector.url, aad=DORA))
+    await connector.wait_for(3)
+    assert connector.sent[-1].body["text"].startswith("The handbook has 22 entries. Most used:")
