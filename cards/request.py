@@ -170,16 +170,30 @@ def _recurring(request: SupportRequest, tz: ZoneInfo) -> list[dict]:
             text("No handbook entry covers it yet: add one so the next person gets the answer in one click.", isSubtle=True, spacing="None")]
 
 
-def _handbook_form(request: SupportRequest) -> dict:
-    """Add to handbook: a form pre-filled from the request and its answer."""
+MAX_ENTRY_CHOICES = 150  # the most used; a card must stay under Teams' 28 KB
+
+
+def _existing_choice(entries: list[tuple[str, str]]) -> list[dict]:
+    if not entries:
+        return []
+    choice = _choices("hb_existing", "…or is it in the handbook already? Pick the entry, and the keywords above are added to it",
+                      [(title, entry_id) for entry_id, title in entries[:MAX_ENTRY_CHOICES]])
+    choice["style"] = "filtered"
+    return [choice]
+
+
+def _handbook_form(request: SupportRequest, entries: list[tuple[str, str]]) -> dict:
+    """Add to handbook: a form pre-filled from the request and its answer, or a link to an entry that missed it."""
     summary = " ".join(request.text.split())
     title = summary[:80] + ("…" if len(summary) > 80 else "")
     links = request.detail.get("url", "") if request.detail.get("url", "").startswith("http") else ""
     body = [
         _input("hb_title", "Title", title, required=True),
         _input("hb_keywords", "Keywords (comma-separated, German and English)", ", ".join(keywords(request.text))),
-        _input("hb_solution", "Solution", request.answer_given(), multiline=True, required=True),
+        # Not required here: linking to an existing entry needs no solution; a new entry is checked by the bot.
+        _input("hb_solution", "Solution", request.answer_given(), multiline=True),
         _input("hb_links", "Links (space-separated)", links, placeholder="https://"),
+        *_existing_choice(entries),
     ]
     return {
         "type": "Action.ShowCard",
@@ -195,7 +209,9 @@ def _handbook_lines(request: SupportRequest, tz: ZoneInfo) -> list[dict]:
     if asked:
         lines.append(text(f"🗣 {asked['name']} asked the team at {_clock(datetime.fromisoformat(asked['at']), tz)}", isSubtle=True))
     added = request.extra.get("handbook_entry")
-    if added:
+    if added and added.get("linked"):
+        lines.append(text(f"📘 Linked to the handbook entry “{added['title']}” by {added['by']}", color="Good"))
+    elif added:
         lines.append(text(f"📘 In the handbook as “{added['title']}” (added by {added['by']})", color="Good"))
     used = request.detail.get("handbook_entry") if request.outcome else None
     if used:
@@ -208,7 +224,8 @@ def _in_sets(actions: list[dict], size: int = 5) -> list[dict]:
     return [{"type": "ActionSet", "actions": actions[i:i + size]} for i in range(0, len(actions), size)]
 
 
-def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str) -> dict:
+def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str,
+                 entries: list[tuple[str, str]] = ()) -> dict:
     """The triage card: the request, the requester, its age, what the handbook says, and what can be done next."""
     received = request.received_at.astimezone(tz)
     body = [
@@ -226,7 +243,7 @@ def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, th
         outcome_actions = _outcome_actions(request, catalogue, tz, thread_link)
         claim = [] if request.claimed_by else [execute("🙋 I'm on it", Verb.CLAIM, _data(request), style="positive")]
         ask = [] if request.extra.get("asked") else [execute("🗣 Ask the team", Verb.ASK_TEAM, _data(request))]
-        extra = [_handbook_form(request)] if may_add else []
+        extra = [_handbook_form(request, list(entries))] if may_add else []
         body.extend(_in_sets(claim + ask + outcome_actions + extra))
     elif request.outcome is Outcome.DB_OVERRIDE and request.detail.get("decision") == DbDecision.AWAITING_SECOND.value:
         actions = [
@@ -234,5 +251,5 @@ def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, th
             execute("Refuse", Verb.DB_REFUSE, _data(request)),
         ]
     elif may_add:
-        actions = [_handbook_form(request)]
+        actions = [_handbook_form(request, list(entries))]
     return card(body, actions or None)

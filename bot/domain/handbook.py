@@ -56,6 +56,12 @@ class Entry:
         return replace(self, title=other.title, keywords=other.keywords, solution=other.solution, links=other.links,
                        revision=self.revision + 1)
 
+    def learned(self, words: tuple[str, ...]) -> "Entry":
+        """More keywords, from a request the entry answered but did not match; repeats (any case) are left out."""
+        known = {k.casefold() for k in self.keywords}
+        new = tuple(dict.fromkeys(w for w in words if w.casefold() not in known))
+        return replace(self, keywords=self.keywords + new, revision=self.revision + 1) if new else self
+
     def same_text(self, other: "Entry") -> bool:
         """True when title, keywords, solution and links are the same."""
         return (self.title, self.keywords, self.solution, self.links) == (other.title, other.keywords, other.solution, other.links)
@@ -93,6 +99,11 @@ def new_entry(title: str, keywords: str, solution: str, links: str, added_by: st
     if problems:
         raise HandbookError(problems)
     return Entry(slug(title), title, _keywords(keywords), solution.strip(), tuple(parsed_links), added_by, at)
+
+
+def parse_keywords(raw: str) -> tuple[str, ...]:
+    """Comma-separated keywords, trimmed, without repeats."""
+    return _keywords(raw)
 
 
 def _keywords(raw: str) -> tuple[str, ...]:

@@ -215,9 +215,10 @@ class SupportRequest:
             raise AlreadyAsked(f"{asked['name']} already asked the team.")
         return self._changed(extra={**self.extra, "asked": {"aad": who.aad_object_id, "name": who.name, "at": at.isoformat()}})
 
-    def added_to_handbook(self, entry_id: str, title: str, who: Person) -> "SupportRequest":
-        """Remember the handbook entry made from this request."""
-        return self._changed(extra={**self.extra, "handbook_entry": {"id": entry_id, "title": title, "by": who.name}})
+    def added_to_handbook(self, entry_id: str, title: str, who: Person, linked: bool = False) -> "SupportRequest":
+        """Remember the handbook entry made from this request, or the existing one it was linked to."""
+        entry = {"id": entry_id, "title": title, "by": who.name, "linked": linked}
+        return self._changed(extra={**self.extra, "handbook_entry": entry})
 
     def answer_given(self) -> str:
         """What support answered, as plain text, to pre-fill a handbook entry."""

@@ -85,6 +85,25 @@ class Handbook:
         index = await self._current_index()
         return [(s, self._by_id[s.entry_id]) for s in index.suggest(text, limit=limit) if s.entry_id in self._by_id]
 
+    def titles(self) -> list[tuple[str, str]]:
+        """The entries last loaded, most used first, as (id, title): for the card's "already in the handbook" choice."""
+        return [(e.id, e.title) for e in sorted(self._by_id.values(), key=lambda e: (-e.uses, e.title.lower()))]
+
+    async def ensure_loaded(self) -> None:
+        """Load the entries unless a recent copy is at hand; a failure leaves the card without the choice, never an error."""
+        try:
+            await self._current_index()
+        except DomainError as err:
+            log.warning("could not load the handbook: %s", err)
+
+    async def teach(self, entry_id: str, words: tuple[str, ...]) -> Entry:
+        """Add a request's words to an entry's keywords, so that the next request like it finds the entry."""
+        if await self._entries.get(entry_id) is None:
+            raise NotFound("That handbook entry no longer exists.")
+        entry = await change_stored(lambda: self._entries.get(entry_id), self._entries.replace, lambda e: e.learned(words))
+        self._index = None
+        return entry
+
     async def get(self, entry_id: str) -> Entry:
         """One entry; NotFound when it was removed."""
         stored = await self._entries.get(entry_id)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from cards.request import request_card
 
 from ..domain.errors import AlreadyExists, DomainError, StorageUnavailable
-from ..domain.handbook import new_entry
+from ..domain.handbook import HandbookError, new_entry, parse_keywords
 from ..domain.matching import recurring
 from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
@@ -162,7 +162,8 @@ class RequestDesk:
 
     def card(self, request: SupportRequest) -> dict:
         """The triage card for a request as it is now."""
-        return request_card(request, self.catalogue, self._tz, thread_link(request.address, request.id))
+        entries = self.handbook.titles() if self.handbook else []
+        return request_card(request, self.catalogue, self._tz, thread_link(request.address, request.id), entries)
 
     async def _recorded(self, job: Job) -> SupportRequest:
         """The request row, written from the job's opening facts if this is the first attempt."""
@@ -260,6 +261,8 @@ class RequestDesk:
         await self._refresh_card(updated)
 
     async def _refresh_card(self, request: SupportRequest) -> None:
+        if self.handbook:
+            await self.handbook.ensure_loaded()
         if request.card_id:
             try:
                 await self._messenger.update(request.address, request.card_id, self.card(request))
@@ -281,6 +284,8 @@ class RequestDesk:
     async def _act(self, request_id: str, revision: int | None, who: Person,
                    change: Callable[[SupportRequest], SupportRequest]) -> tuple[SupportRequest, bool, str]:
         """Apply a click if the card was current; the claim race's losers learn who won."""
+        if self.handbook:
+            await self.handbook.ensure_loaded()  # the card it answers with lists the entries
         request, changed, note = await apply_click(
             lambda: self._requests.get(request_id), self._requests.replace, revision, change,
             (AlreadyClaimed, AlreadyTriaged, AlreadyAsked)
@@ -370,6 +375,9 @@ class RequestDesk:
             raise NotAllowed("Only people on the team's roster can add to the handbook.")
         if self.handbook is None:
             raise DomainError("The handbook is not available here.")
+        existing = str(inputs.get("hb_existing") or "").strip()
+        if existing:
+            return await self._link_to_entry(request_id, who, existing, parse_keywords(str(inputs.get("hb_keywords") or "")))
         entry = new_entry(str(inputs.get("hb_title") or ""), str(inputs.get("hb_keywords") or ""),
                           str(inputs.get("hb_solution") or ""), str(inputs.get("hb_links") or ""), who.name, self._clock())
         await self.handbook.add(entry)
@@ -405,6 +413,16 @@ class RequestDesk:
         updated = await self._change(request_id, lambda r: r.responded(who, at))
         await self._refresh_card(updated)
         return True
+
+    async def _link_to_entry(self, request_id: str, who: Person, entry_id: str, words: tuple[str, ...]) -> ActionOutcome:
+        """It was in the handbook after all: the request's keywords go to the entry, so the next one matches."""
+        if not words:
+            raise HandbookError(["Keep a keyword or two: the next request like this one is matched on them."])
+        entry = await self.handbook.teach(entry_id, words)
+        request, _, _ = await self._act(request_id, None, who, lambda r: r.added_to_handbook(entry.id, entry.title, who, linked=True))
+        reply = Text(f"📘 {who.name} linked this request to the handbook entry “{entry.title}”; it now also matches "
+                     f"{', '.join(words)}.")
+        return ActionOutcome(self.card(request), "", [reply], True)
 
     # ------------------------------------------------------------------ Jira
 

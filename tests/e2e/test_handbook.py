@@ -213,3 +213,33 @@ async def test_the_handbook_can_be_searched_in_personal_chat(http, helpdesk, con
     await post(http, helpdesk, activities.personal("handbook", connector.url, aad=DORA))
     await connector.wait_for(3)
     assert connector.sent[-1].body["text"].startswith("The handbook has 22 entries. Most used:")
+
+
+async def test_a_missed_entry_learns_the_requests_keywords(http, helpdesk, connector, storage_env):
+    opened = await open_request(http, helpdesk, connector, "Aufkleber kommen leer aus dem Zebra Drucker")
+    card, _ = card_in(connector, opened.thread)
+    assert _suggested(card) == []  # the words differ from the entry's
+    await click(http, helpdesk, connector, opened, "request.triage", DORA, outcome="question",
+                question_answer="Das ist das Etiketten-Problem: Druckdienst neu starten.")
+    await connector.wait_until(lambda c: "Quick question" in json.dumps(card_in(c, opened.thread)[0]), what="the triaged card")
+    card, _ = card_in(connector, opened.thread)
+    assert_valid_cards(card)
+    form = next(a for a in card.get("actions", []) if a.get("title") == "📘 Add to handbook")
+    existing = next(i for i in form["card"]["body"] if i["id"] == "hb_existing")
+    assert existing["style"] == "filtered" and {"title": "Label printing fails", "value": "label-printing-fails"} in existing["choices"]
+    before = (await _entry(storage_env, "label-printing-fails")).keywords
+
+    body = await click(http, helpdesk, connector, opened, "handbook.add", DORA, hb_existing="label-printing-fails", hb_keywords=" , ")
+    assert "Keep a keyword or two" in json.dumps(body)
+    await click(http, helpdesk, connector, opened, "handbook.add", DORA, hb_existing="label-printing-fails",
+                hb_keywords="Aufkleber, Zebra Drucker, leer, drucker")
+    await connector.wait_until(lambda c: any("linked this request to the handbook entry “Label printing fails”" in t
+                                             for t in texts_in(c, opened.thread)), what="the link note")
+    entry = await _entry(storage_env, "label-printing-fails")
+    assert entry.keywords == before + ("Aufkleber", "Zebra Drucker", "leer")  # "drucker" was there as "Drucker"
+    card, _ = card_in(connector, opened.thread)
+    assert "Linked to the handbook entry “Label printing fails” by Dora Dev" in json.dumps(card, ensure_ascii=False)
+
+    again = await open_request(http, helpdesk, connector, "Schon wieder leere Aufkleber am Zebra-Drucker in Halle 2")
+    card, _ = card_in(connector, again.thread)
+    assert _suggested(card)[:1] == ["label-printing-fails"]

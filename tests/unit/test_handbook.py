@@ -96,3 +96,11 @@ def test_new_entry_from_the_form_is_checked():
 def test_the_answer_carries_the_links():
     tour = parse_handbook(VALID)[0]
     assert tour.answer().endswith("- https://wiki.liefery.example/tours/optimize\n- [Admin: tours](https://admin.liefery.example/tours)")
+
+
+def test_learned_keywords_skip_repeats_in_any_case():
+    entry = parse_handbook(VALID)[1]
+    taught = entry.learned(("Passwort", "LOGIN", "passwort", "abgelehnt"))
+    assert taught.keywords == ("login", "courier app", "Anmeldung", "Passwort", "abgelehnt")
+    assert taught.revision == entry.revision + 1
+    assert entry.learned(("Login",)) is entry
