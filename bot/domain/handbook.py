@@ -59,7 +59,12 @@ class Entry:
     def learned(self, words: tuple[str, ...]) -> "Entry":
         """More keywords, from a request the entry answered but did not match; repeats (any case) are left out."""
         known = {k.casefold() for k in self.keywords}
-        new = tuple(dict.fromkeys(w for w in words if w.casefold() not in known))
+        new = []
+        for word in words:
+            if word.casefold() not in known:
+                known.add(word.casefold())
+                new.append(word)
+        new = tuple(new)
         return replace(self, keywords=self.keywords + new, revision=self.revision + 1) if new else self
 
     def same_text(self, other: "Entry") -> bool:
