@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,6 +104,10 @@ def main() -> int:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("BOT_ID", None)
+    if not any(shutil.which(opener) for opener in ("xdg-open", "open", "wslview")):
+        # The Playground opens a browser itself and exits when it cannot (a headless machine, a container);
+        # there, it only serves, and the URL printed below is what to open.
+        env["TEAMSAPPTESTER_BROWSER"] = "none"
     processes: list[tuple[str, subprocess.Popen]] = []
     # Children ignore the terminal's Ctrl-C; this script forwards it in order instead.
     detach = {"start_new_session": True}

@@ -24,6 +24,18 @@ async def seeded(storage_env) -> None:
 
 
 @pytest.fixture
+async def handbook(storage_env) -> None:
+    """The labelled test handbook (also make dev's demo handbook), imported as `python -m bot handbook import` does."""
+    from bot.bootstrap import build_services
+    from bot.config import load_storage_settings
+
+    services = build_services(load_storage_settings(storage_env))
+    await services.store.ensure_tables()
+    await services.handbook.import_markdown((ROOT / "tests" / "data" / "handbook.md").read_text(encoding="utf-8"))
+    await services.store.close()
+
+
+@pytest.fixture
 def bot(start_bot, seeded):
     """The bot process, local mode, over the seeded tables."""
     return start_bot()

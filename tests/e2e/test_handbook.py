@@ -27,14 +27,6 @@ async def _services(storage_env):
 
 
 @pytest.fixture
-async def handbook(storage_env) -> None:
-    """The labelled test handbook, imported as `python -m bot handbook import` does."""
-    services = await _services(storage_env)
-    await services.handbook.import_markdown(HANDBOOK.read_text(encoding="utf-8"))
-    await services.store.close()
-
-
-@pytest.fixture
 def helpdesk(start_bot, rotation, handbook, desk_env):
     """The bot with the e2e rotation, the handbook and fast escalation."""
     return start_bot(**desk_env)
