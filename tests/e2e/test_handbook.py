@@ -175,14 +175,18 @@ async def test_ask_the_team_mentions_the_leads_and_stops_no_clock(http, helpdesk
     assert sum("is asking for help" in t for t in texts_in(connector, opened.thread)) == 1
 
 
-async def test_resolved_request_offers_a_prefilled_handbook_form(http, helpdesk, connector, storage_env):
-    opened = await open_request(http, helpdesk, connector, "Wie kann ich die Paketgröße XXL für Kunde Müller freischalten?")
-    await click(http, helpdesk, connector, opened, "request.triage", DORA, outcome="question",
-                question_answer="Im Admin-Panel unter Kunden → Tarife die Größe XXL anhaken.")
+async def answer_and_open_form(http, bot, connector, opened, answer: str) -> dict:
+    """Dora answers the request as a quick question; the resolved card's Add to handbook form (checked by the parser)."""
+    await click(http, bot, connector, opened, "request.triage", DORA, outcome="question", question_answer=answer)
     await connector.wait_until(lambda c: "Quick question" in json.dumps(card_in(c, opened.thread)[0]), what="the triaged card")
     card, _ = card_in(connector, opened.thread)
     assert_valid_cards(card)
-    form = next(a for a in card.get("actions", []) if a.get("title") == "📘 Add to handbook")
+    return next(a for a in card.get("actions", []) if a.get("title") == "📘 Add to handbook")
+
+
+async def test_resolved_request_offers_a_prefilled_handbook_form(http, helpdesk, connector, storage_env):
+    opened = await open_request(http, helpdesk, connector, "Wie kann ich die Paketgröße XXL für Kunde Müller freischalten?")
+    form = await answer_and_open_form(http, helpdesk, connector, opened, "Im Admin-Panel unter Kunden → Tarife die Größe XXL anhaken.")
     values = {i["id"]: i.get("value", "") for i in form["card"]["body"]}
     assert values["hb_solution"] == "Im Admin-Panel unter Kunden → Tarife die Größe XXL anhaken."
     assert values["hb_title"].startswith("Wie kann ich die Paketgröße XXL")
@@ -211,12 +215,7 @@ async def test_a_missed_entry_learns_the_requests_keywords(http, helpdesk, conne
     opened = await open_request(http, helpdesk, connector, "Aufkleber kommen leer aus dem Zebra Drucker")
     card, _ = card_in(connector, opened.thread)
     assert _suggested(card) == []  # the words differ from the entry's
-    await click(http, helpdesk, connector, opened, "request.triage", DORA, outcome="question",
-                question_answer="Das ist das Etiketten-Problem: Druckdienst neu starten.")
-    await connector.wait_until(lambda c: "Quick question" in json.dumps(card_in(c, opened.thread)[0]), what="the triaged card")
-    card, _ = card_in(connector, opened.thread)
-    assert_valid_cards(card)
-    form = next(a for a in card.get("actions", []) if a.get("title") == "📘 Add to handbook")
+    form = await answer_and_open_form(http, helpdesk, connector, opened, "Das ist das Etiketten-Problem: Druckdienst neu starten.")
     existing = next(i for i in form["card"]["body"] if i["id"] == "hb_existing")
     assert existing["style"] == "filtered" and {"title": "Label printing fails", "value": "label-printing-fails"} in existing["choices"]
     before = (await _entry(storage_env, "label-printing-fails")).keywords
