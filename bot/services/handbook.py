@@ -45,25 +45,29 @@ class Handbook:
     async def import_markdown(self, text: str, imported_by: str = "import") -> ImportReport:
         """Load a Markdown handbook; the same file twice changes nothing, and use counts are kept."""
         parsed = parse_handbook(text)
+        current = {s.value.id: s.value for s in await self._entries.list()}  # one query, not one read per entry
         added = updated = unchanged = 0
         for entry in parsed:
-            stored = await self._entries.get(entry.id)
-            if stored is None:
-                try:
-                    await self._entries.add(Entry(entry.id, entry.title, entry.keywords, entry.solution, entry.links,
-                                                  entry.added_by or imported_by, entry.added_at or self._clock()))
-                    added += 1
-                    continue
-                except AlreadyExists:
-                    pass  # another import got there first; fall through to compare
-            before = await self._entries.get(entry.id)
-            if before is not None and before.value.same_text(entry):
+            known = current.get(entry.id)
+            if known is not None and known.same_text(entry):
                 unchanged += 1
-                continue
-            await change_stored(lambda e=entry: self._entries.get(e.id), self._entries.replace, lambda old, e=entry: old.edited(e))
-            updated += 1
+            elif known is None and await self._add_imported(entry, imported_by):
+                added += 1
+            else:
+                # Another writer may have changed (or just added) it since the query: compare again on the fresh row.
+                await change_stored(lambda e=entry: self._entries.get(e.id), self._entries.replace,
+                                    lambda old, e=entry: old if old.same_text(e) else old.edited(e))
+                updated += 1
         self._index = None
         return ImportReport(added, updated, unchanged)
+
+    async def _add_imported(self, entry: Entry, imported_by: str) -> bool:
+        try:
+            await self._entries.add(Entry(entry.id, entry.title, entry.keywords, entry.solution, entry.links,
+                                          entry.added_by or imported_by, entry.added_at or self._clock()))
+            return True
+        except AlreadyExists:
+            return False  # another import got there first
 
     async def export_markdown(self) -> str:
         """Every entry as Markdown, for the wiki."""
@@ -98,9 +102,10 @@ class Handbook:
 
     async def teach(self, entry_id: str, words: tuple[str, ...]) -> Entry:
         """Add a request's words to an entry's keywords, so that the next request like it finds the entry."""
-        if await self._entries.get(entry_id) is None:
-            raise NotFound("That handbook entry no longer exists.")
-        entry = await change_stored(lambda: self._entries.get(entry_id), self._entries.replace, lambda e: e.learned(words))
+        try:
+            entry = await change_stored(lambda: self._entries.get(entry_id), self._entries.replace, lambda e: e.learned(words))
+        except NotFound:
+            raise NotFound("That handbook entry no longer exists.") from None
         self._index = None
         return entry
 

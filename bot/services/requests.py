@@ -369,9 +369,8 @@ class RequestDesk:
 
     async def add_to_handbook(self, request_id: str, who: Person, inputs: dict) -> ActionOutcome:
         """Save the card's handbook form as a new entry, made from this request."""
-        status = await self._status()
-        member = status.members.get(who.aad_object_id)
-        if member is None or not member.active:
+        stored = await self._members.get(who.aad_object_id)  # one read: the rotation itself doesn't matter here
+        if stored is None or not stored.value.active:
             raise NotAllowed("Only people on the team's roster can add to the handbook.")
         if self.handbook is None:
             raise DomainError("The handbook is not available here.")

@@ -7,14 +7,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from ..domain.alerts import AlertThread
-from ..domain.requests import SupportRequest
 from ..domain.stats import Figures, Period, compute
-
-
-class RequestsInWindow(Protocol):
-    """Requests by arrival time."""
-
-    async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]: ...
+from .ports import RequestRepository
 
 
 class AlertsInWindow(Protocol):
@@ -23,7 +17,7 @@ class AlertsInWindow(Protocol):
     async def opened_between(self, first: datetime, last: datetime) -> list[AlertThread]: ...
 
 
-async def period_figures(period: Period, *, requests: RequestsInWindow, alerts: AlertsInWindow | None, now: datetime,
+async def period_figures(period: Period, *, requests: RequestRepository, alerts: AlertsInWindow | None, now: datetime,
                          tz: ZoneInfo, target_seconds: int = 300) -> Figures:
     """The figures of a period from storage; without an alerts repository the alert figures are zero."""
     found = await requests.received_between(period.first, period.after)

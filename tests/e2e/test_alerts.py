@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import DORA, LARS, OLGA, post
-from tests.e2e.test_requests import NAMES, find_action
+from tests.e2e.test_requests import NAMES
+from tests.support.cards import find_action
 from tests.support import activities
 from tests.support.cardcheck import assert_valid_cards
 

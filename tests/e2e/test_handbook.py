@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 
 from tests.e2e.conftest import DORA, LARS, OLGA, PAULA, post
-from tests.e2e.test_requests import card_in, click, find_action, open_request, texts_in
+from tests.e2e.test_requests import card_in, click, open_request, texts_in
 from tests.support import activities
 from tests.support.cardcheck import assert_valid_cards
+from tests.support.cards import actions_in, find_action
 from tests.support.processes import ROOT
 
 HANDBOOK = ROOT / "tests" / "data" / "handbook.md"
@@ -43,17 +44,7 @@ async def _entry(storage_env, entry_id: str):
 
 def _suggested(card: dict) -> list[str]:
     """The entry ids behind the card's Send this answer buttons, in order."""
-    found = []
-    stack = [card]
-    while stack:
-        node = stack.pop(0)
-        if isinstance(node, dict):
-            if node.get("verb") == "request.send_answer" and node.get("type") == "Action.Execute":
-                found.append(node["data"]["entry"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
+    return [a["data"]["entry"] for a in actions_in(card) if a.get("verb") == "request.send_answer"]
 
 
 async def test_matching_entry_is_suggested_and_sent_in_one_click(http, helpdesk, connector, storage_env):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.support.cardcheck import assert_valid_cards
+from tests.support.cards import find_action
 from tests.support.playground import Playground
 
 pytestmark = pytest.mark.playground
@@ -74,7 +75,7 @@ async def test_request_with_a_handbook_answer_sent_in_one_click(playground):
     message = await playground.wait_for_message(lambda m: m.get("attachments"), conversation_id=sent["conversationId"], timeout=20)
     card = card_of(message)
     assert_valid_cards(card)
-    send = next(a for a in _actions(card) if a.get("verb") == "request.send_answer")
+    send = find_action(card, "request.send_answer")
     assert send["data"]["entry"] == "courier-app-login-fails"
     answer = await playground.invoke(message["conversationId"], playground.user_id("Dora Dev"), message["messageId"],
                                      "request.send_answer", send["data"])
@@ -95,14 +96,3 @@ async def test_stats_in_the_personal_chat_is_a_chart_card(playground):
     assert "Support figures" in shown and "This iteration" in shown and "No #backend requests in this period." in shown
     assert "Chart." not in shown
 
-
-def _actions(card):
-    stack = [card]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
-                yield node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)

@@ -12,6 +12,7 @@ import pytest
 from tests.e2e.conftest import DORA, FRITZ, LARS, NICO, OLGA, PAULA, post
 from tests.support import activities
 from tests.support.cardcheck import assert_valid_cards
+from tests.support.cards import find_action
 
 NAMES = {DORA: "Dora Dev", PAULA: "Paula Pair", FRITZ: "Fritz Fallback", LARS: "Lars Lead", NICO: "Nico New", OLGA: "Olga Ops"}
 
@@ -23,20 +24,6 @@ class Opened:
     activity: dict
     thread: str
     card_id: str
-
-
-def find_action(card: dict, verb: str) -> dict:
-    """The Action.Execute with this verb, wherever it sits in the card."""
-    stack = [card]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-                return node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    raise AssertionError(f"no {verb} action in the card")
 
 
 def card_in(connector, thread: str) -> tuple[dict, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.e2e.conftest import DORA, FRITZ, LARS, NICO, OLGA, PAULA, post
-from tests.e2e.test_requests import NAMES, find_action
+from tests.e2e.test_requests import NAMES
+from tests.support.cards import find_action
 from tests.support import activities
 from tests.support.cardcheck import assert_valid_cards
 
