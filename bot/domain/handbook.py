@@ -103,15 +103,11 @@ def new_entry(title: str, keywords: str, solution: str, links: str, added_by: st
         problems.append(f"Too long: a title has at most {MAX_TITLE} characters, a solution {MAX_SOLUTION}.")
     if problems:
         raise HandbookError(problems)
-    return Entry(slug(title), title, _keywords(keywords), solution.strip(), tuple(parsed_links), added_by, at)
+    return Entry(slug(title), title, parse_keywords(keywords), solution.strip(), tuple(parsed_links), added_by, at)
 
 
 def parse_keywords(raw: str) -> tuple[str, ...]:
     """Comma-separated keywords, trimmed, without repeats."""
-    return _keywords(raw)
-
-
-def _keywords(raw: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for word in raw.split(","):
         word = " ".join(word.split())
@@ -157,7 +153,7 @@ def _section_line(section: _Section, line: str, number: int, problems: list[str]
     if line.startswith("# ") or line.startswith("### "):
         problems.append(f"line {number}: only `## ` headings start entries; use plain text inside an entry")
     elif lower.startswith("keywords:") or lower.startswith("schlagworte:"):
-        section.keywords = _keywords(stripped.split(":", 1)[1])
+        section.keywords = parse_keywords(stripped.split(":", 1)[1])
         section.in_links = False
     elif lower.startswith("links:"):
         section.in_links = True
