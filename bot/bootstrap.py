@@ -30,7 +30,12 @@ from .domain.iteration import IterationPolicy
 from .domain.requests import Address
 from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
 from .services.calendar_feed import load_feed
-from .services.catalogue import CatalogueError, load_catalogue
+from .services.catalogue import Catalogue, CatalogueError, load_catalogue
+from .services.channels import RequestChannels
+from .services.support import SupportLookup
+from .storage.swaps import TableSwapRepository
+from .commands.router import router
+from .core.app import Conversations
 from .services.alerts import AlertDesk, AlertSettings
 from .services.handbook import Handbook
 from .services.jobs import JobRunner
@@ -76,6 +81,9 @@ class Services:
     audit: TableAuditLog
     alerts: TableAlertRepository
     handbook: Handbook
+    swaps: TableSwapRepository
+    lookup: SupportLookup
+    request_channels: RequestChannels
     desk: "RequestDesk | None" = None
     alert_desk: "AlertDesk | None" = None
     rotation: "RotationDesk | None" = None
@@ -90,23 +98,31 @@ def open_store(settings: Settings) -> TableStore:
     return TableStore.from_endpoint(settings.tables_endpoint, settings.table_prefix)
 
 
-def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
+def build_services(settings: Settings, clock: Clock = system_clock, catalogue: Catalogue | None = None) -> Services:
     """Repositories and policies over one Table Storage connection."""
     store = open_store(settings)
+    catalogue = catalogue or Catalogue()
+    members, weeks, absences = TableMemberRepository(store), TableWeekRepository(store), TableAbsenceRepository(store)
+    conversations = TableConversationRepository(store)
+    policy = IterationPolicy()
     return Services(
         settings=settings,
         clock=clock,
-        policy=IterationPolicy(),
+        policy=policy,
         store=store,
-        members=TableMemberRepository(store),
-        weeks=TableWeekRepository(store),
-        conversations=TableConversationRepository(store),
+        members=members,
+        weeks=weeks,
+        conversations=conversations,
         requests=TableRequestRepository(store),
         handbook=Handbook(TableHandbookRepository(store), clock),
         jobs=JobRunner(TableJobRepository(store), clock, settings.job_poll_seconds),
-        absences=TableAbsenceRepository(store),
+        absences=absences,
         audit=TableAuditLog(store),
         alerts=TableAlertRepository(store),
+        swaps=TableSwapRepository(store),
+        lookup=SupportLookup(members=members, weeks=weeks, absences=absences, calendar=catalogue.calendar,
+                             policy=policy, tz=settings.tz, clock=clock),
+        request_channels=RequestChannels(conversations, members, catalogue.request_channels),
     )
 
 
@@ -174,22 +190,21 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         catalogue = load_catalogue(settings.support_config, settings.tz)
     except CatalogueError as err:
         raise ConfigError("SUPPORT_CONFIG", "; ".join(err.problems)) from None
-    services = build_services(settings, clock)
+    services = build_services(settings, clock, catalogue)
     adapter = build_adapter(settings)
     adapter.on_turn_error = on_turn_error
     pacer = ConversationPacer()
     tickets = _tickets(settings)
     messenger = TeamsMessenger(adapter, settings, services.conversations, pacer)
     services.desk = RequestDesk(
-        requests=services.requests, members=services.members, weeks=services.weeks, jobs=services.jobs,
-        messenger=messenger, catalogue=catalogue,
-        policy=services.policy, tz=settings.tz, clock=clock,
+        requests=services.requests, lookup=services.lookup, jobs=services.jobs,
+        messenger=messenger, catalogue=catalogue, tz=settings.tz, clock=clock,
         timings=Timings(settings.first_response_target_seconds, settings.lead_escalation_seconds),
         tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds, handbook=services.handbook,
     )
     services.alert_desk = AlertDesk(
         alerts=services.alerts, conversations=services.conversations, members=services.members,
-        weeks=services.weeks, jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy,
+        lookup=services.lookup, jobs=services.jobs, messenger=messenger, catalogue=catalogue,
         tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
     )
     directory = _directory(settings, services, clock)
@@ -198,14 +213,16 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         members=services.members, weeks=services.weeks, absences=services.absences,
         proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
         jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
-        clock=clock, requests=services.requests, alerts=services.alerts, before_pick=directory.before_pick if directory else None,
+        clock=clock, lookup=services.lookup, requests=services.requests, alerts=services.alerts,
+        before_pick=directory.before_pick if directory else None,
         target_seconds=settings.first_response_target_seconds,
     )
     services.people = People(
         members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
         messenger=messenger, calendar=catalogue.calendar, policy=services.policy, tz=settings.tz, clock=clock,
+        swaps=services.swaps,
     )
-    bot = SupportBot(services, pacer)
+    bot = SupportBot(services, pacer, Conversations(services, router, clock))
     # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.
     app = web.Application(client_max_size=max(settings.max_body_bytes, MAX_WEBHOOK_BYTES), middlewares=[request_ids])
     app["services"] = services

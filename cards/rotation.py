@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.domain.iteration import Iteration
-from bot.domain.members import Member, weekday_names
-from bot.domain.planning import DayCoverage, Verdict, long_day
+from bot.domain.members import Member
+from bot.domain.planning import DayCoverage, Verdict, long_day, weekday_span
+from bot.domain.text import format_day, join_names
 from bot.domain.rotation import RotationWeek
 
 from .common import card, execute, facts, heading, text
@@ -56,9 +57,15 @@ def _coverage(days: list[DayCoverage]) -> dict:
     return facts(rows)
 
 
+def superseded_card(iteration: Iteration, link: str) -> dict:
+    """What an earlier pick card turns into once the team's card is in the rotation channel."""
+    return card([heading("Support pair for the next iteration"), text(iteration.label(), isSubtle=True, spacing="None"),
+                 text(f"This card is superseded: pick and confirm on [the card in the rotation channel]({link}).")])
+
+
 def plan_card(iteration: Iteration, week: RotationWeek | None, members: dict[str, Member], verdict: Verdict,
               days: list[DayCoverage], reasons: dict[str, str], why_none: list[str], revision: int,
-              confirmed_by: str = "", warnings_extra: list[str] | None = None) -> dict:
+              confirmed_by: str = "", warnings_extra: list[str] | None = None, saving: bool = False) -> dict:
     """The pick card for an iteration: a team (suggested or edited) with everything needed to confirm it."""
     data = {"start": iteration.start.isoformat(), "rev": revision}
     body = [heading("Support pair for the next iteration"), text(iteration.label(), isSubtle=True, spacing="None")]
@@ -66,9 +73,11 @@ def plan_card(iteration: Iteration, week: RotationWeek | None, members: dict[str
         body.append(text("No valid team can be suggested:", color="Attention", weight="Bolder"))
         body.extend(text(f"- {line}") for line in why_none)
     else:
-        pairs = [("Pair", " · ".join(_name(members, p) for p in week.pair))]
+        pairs = [("Pair", join_names(_name(members, p) for p in week.pair))]
         if week.fallback:
-            pairs.append(("Fallback", f"{_name(members, week.fallback)} ({', '.join(d.capitalize() for d in weekday_names(week.fallback_days))})"))
+            pairs.append(("Fallback", f"{_name(members, week.fallback)} ({weekday_span(week.fallback_days) or 'no days'})"))
+        for cover in week.covers:
+            pairs.append(("Day swap", f"{_name(members, cover.person)} for {_name(members, cover.replaces)} on {format_day(cover.day)}"))
         if week.observer:
             pairs.append(("Observer", _name(members, week.observer)))
         body.append(facts(pairs))
@@ -79,6 +88,9 @@ def plan_card(iteration: Iteration, week: RotationWeek | None, members: dict[str
         body.append(text(f"⛔ {error}", color="Attention"))
     for warning in [*verdict.warnings, *(warnings_extra or [])]:
         body.append(text(f"⚠️ {warning}", color="Warning"))
+    if confirmed_by and saving:
+        body.append(text(f"⏳ Confirmed by {confirmed_by}; saving the team to the rotation…", color="Warning", weight="Bolder"))
+        return card(body, [execute("Confirm", Verb.PLAN_CONFIRM, data)])
     if confirmed_by:
         body.append(text(f"✅ Confirmed by {confirmed_by}", color="Good", weight="Bolder"))
         return card(body)

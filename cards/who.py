@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.domain.iteration import format_day
-from bot.domain.members import weekday_names
+from bot.domain.planning import weekday_span
 from bot.domain.rotation import RotationWeek
-from bot.services.support import SupportStatus
+from bot.domain.status import SupportStatus
+from bot.domain.text import format_day, join_names
 
 from .common import card, execute, facts, heading, text
 from .verbs import Verb
@@ -19,13 +19,28 @@ def _person(status: SupportStatus, person: str) -> str:
 
 
 def _team_facts(status: SupportStatus, week: RotationWeek) -> list[tuple[str, str]]:
-    pairs = [("Pair", " · ".join(_person(status, p) for p in week.pair))]
+    pairs = [("Pair", join_names(_person(status, p) for p in week.pair))]
     if week.fallback:
-        days = ", ".join(d.capitalize() for d in weekday_names(week.fallback_days)) or "on call"
-        pairs.append(("Fallback", f"{status.name(week.fallback)} ({days})"))
+        pairs.append(("Fallback", f"{status.name(week.fallback)} ({weekday_span(week.fallback_days) or 'no days'})"))
     if week.observer:
         pairs.append(("Observer", status.name(week.observer)))
+    for cover in week.covers:
+        pairs.append(("Day swap", f"{status.name(cover.person)} for {status.name(cover.replaces)} on {format_day(cover.day)}"))
     return pairs
+
+
+def _today(status: SupportStatus) -> list[dict]:
+    """Today's duty exactly as a request would page it: who is on, who is off, and who fills a gap."""
+    duty = status.today
+    lines = [text(f"Today ({format_day(duty.day)}): {status.names(duty.on_duty) or 'nobody'} on duty"
+                  + (f"; off today: {status.names(duty.absent)}" if duty.absent else ""))]
+    if duty.gaps:
+        extra = [p for p in duty.extra if p not in duty.on_duty]
+        also = f" A request also pages {status.names(extra)}." if extra else " Nobody else is free to page."
+        lines.append(text(f"⚠️ Today {join_names(duty.gaps)}.{also}", color="Warning", spacing="None"))
+    if not duty.working_day:
+        lines.append(text("Not a working day: a request pages the pair anyway.", isSubtle=True, spacing="None"))
+    return lines
 
 
 def who_card(status: SupportStatus) -> dict:
@@ -34,14 +49,11 @@ def who_card(status: SupportStatus) -> dict:
     if status.week:
         body.append(facts(_team_facts(status, status.week)))
         if status.today:
-            on_duty = ", ".join(status.name(p) for p in status.today.on_duty) or "nobody"
-            line = f"Today ({format_day(status.today.day)}): {on_duty}"
-            if status.today.absent:
-                line += f"; off today: {', '.join(status.name(p) for p in status.today.absent)}"
-            body.append(text(line))
+            body.extend(_today(status))
     else:
-        leads = ", ".join(m.display_name for m in status.leads()) or "a lead"
-        body.append(text(f"Nobody is set for this iteration. Ask {leads} to pick a pair.", color="Attention"))
+        leads = join_names(m.display_name for m in status.leads()) or "a lead"
+        body.append(text(f"Nobody is set for this iteration. Ask {leads} to pick a pair; until then requests page the leads.",
+                         color="Attention"))
     body.append(text(f"Next: {status.next_iteration.label()}", weight="Bolder", spacing="Medium"))
     if status.next_week:
         body.append(facts(_team_facts(status, status.next_week)))

@@ -12,7 +12,8 @@ def unknown_hint(scope: Scope) -> Text:
     return Text(f"Sorry, I didn't get that. {where} **help** to see what I can do.")
 
 
-@router.command("help", summary="this list", patterns=(r"^(hilfe|commands|befehle|\?)$",))
+@router.command("help", summary="this list", patterns=(r"^(hilfe|commands|befehle|\?)$",),
+                forms=(r"help", r"hilfe", r"commands", r"befehle", r"\?", r"what can you do", r"was kannst du"))
 async def help_command(request: CommandRequest) -> list[Reply]:
     """List the commands of the request's scope."""
     lines = [f"- **{c.usage}**: {c.summary}" for c in router.commands(request.scope)]

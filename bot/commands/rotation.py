@@ -10,7 +10,10 @@ from ..domain.dates import parse_range
 from ..domain.errors import DomainError
 from ..domain.members import weekday_names
 from ..domain.messages import Reply, Text
-from .actions import ActionRequest, ActionResult, actions, card_revision, from_outcome
+from ..domain.text import format_day, format_span, format_when, join_names
+from ..domain.policy import Action
+from ..services.channels import require_lead
+from .actions import ActionRequest, ActionResult, actions, card_field, card_revision, from_outcome
 from .requests import person
 from .router import CommandRequest, Scope, router
 
@@ -38,12 +41,13 @@ async def me(request: CommandRequest) -> list[Reply]:
         role = "pair" if mine in week.pair else "fallback (" + ", ".join(weekday_names(week.fallback_days)) + ")" if mine == week.fallback else "observer" if mine == week.observer else ""
         if role:
             lines.append(f"- {week.iteration.label()}: {role}")
+        lines.extend(f"- {format_day(c.day)}: standing in for a colleague (swap)" for c in week.covers if c.person == mine)
     member = stored.value
     observer = "done" if member.observer_done or any(w.observer == mine for w in weeks) else "not yet: you may shadow one week before serving"
     absences = [a for a in await s.absences.of(mine) if a.last >= today]
     text = "**Your coming duties**\n\n" + ("\n".join(lines) if lines else "none planned yet")
     text += f"\n\n**Observer week:** {observer}"
-    text += "\n\n**Your absences:** " + (", ".join(f"{a.first:%d.%m.}–{a.last:%d.%m.%Y}" + (" (Outlook)" if a.source == "outlook" else "") for a in absences) or "none")
+    text += "\n\n**Your absences:** " + (", ".join(format_span(a.first, a.last) + (" (Outlook)" if a.source == "outlook" else "") for a in absences) or "none")
     return [Text(text)]
 
 
@@ -67,7 +71,7 @@ async def absences(request: CommandRequest) -> list[Reply]:
     roster = {m.value.aad_object_id: m.value.display_name for m in await s.members.list()}
     if not found:
         return [Text("Nobody has recorded an absence for the coming weeks.")]
-    lines = [f"- {roster.get(a.person, a.person)}: {a.first:%a %d.%m.} – {a.last:%a %d.%m.%Y}" + (" (Outlook)" if a.source == "outlook" else "") for a in found]
+    lines = [f"- {roster.get(a.person, a.person)}: {format_span(a.first, a.last)}" + (" (Outlook)" if a.source == "outlook" else "") for a in found]
     return [Text("**Absences in the coming weeks**\n\n" + "\n".join(lines))]
 
 
@@ -92,29 +96,28 @@ async def history(request: CommandRequest) -> list[Reply]:
     today = _today(request)
     roster = {m.value.aad_object_id: m.value.display_name for m in await s.members.list()}
     weeks = [w.value for w in await s.weeks.between(today - timedelta(days=7 * 8), today)]
-    lines = [f"- {w.iteration.label()}: {' & '.join(roster.get(p, p) for p in w.pair)}" for w in reversed(weeks)]
+    lines = [f"- {w.iteration.label()}: {join_names(roster.get(p, p) for p in w.pair)}" for w in reversed(weeks)]
     months = [today.strftime("%Y-%m"), (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")]
     changes = await s.audit.recent(months, limit=10)
-    change_lines = [f"- {c.at.astimezone(s.settings.tz):%d.%m. %H:%M} {c.who} {c.what}" for c in changes]
+    change_lines = [f"- {format_when(c.at, s.settings.tz)} {c.who} {c.what}" for c in changes]
     return [Text("**Recent teams**\n\n" + ("\n".join(lines) or "none") + "\n\n**Recent changes**\n\n" + ("\n".join(change_lines) or "none"))]
 
 
-@router.command("pick", summary="post the card to pick the next iteration's pair, here")
+@router.command("pick", summary="post the card to pick the next iteration's pair, here (people on the roster)")
 async def pick(request: CommandRequest) -> list[Reply]:
     """Propose the next pair now instead of waiting for Monday 17:00."""
     if request.address is None:
         return [Text("I can't post a card here.")]
-    await request.services.rotation.pick_now(request.address)
+    await request.services.rotation.pick_now(request.address, person(request.caller))
     return []
 
 
-@router.command("sync", usage="sync roster", summary="update the roster from the team's members (leads)")
+@router.command("sync", usage="sync roster", summary="update the roster from the team's members (leads)",
+                forms=(r"sync roster",))
 async def sync(request: CommandRequest) -> list[Reply]:
     """A lead refreshes the roster from Microsoft 365: newcomers appear, leavers become inactive."""
     s = request.services
-    caller = await s.members.get(request.caller.aad_object_id)
-    if caller is None or not caller.value.is_lead:
-        return [Text("Only a lead can sync the roster.")]
+    await require_lead(s.members, person(request.caller), Action.SYNC_ROSTER)
     if s.directory is None:
         return [Text("Microsoft 365 is not connected here (TEAM_GROUP_ID is not set).")]
     report = await s.directory.roster()
@@ -172,14 +175,16 @@ async def swap(request: CommandRequest) -> list[Reply]:
 
 @actions.verb(Verb.SWAP_ACCEPT)
 async def swap_accept(request: ActionRequest) -> ActionResult:
-    """The other person accepts; the rules are checked first."""
-    return from_outcome(await request.services.people.answer_swap(request.data, person(request.caller), True, request.address))
+    """The other person accepts; the stored offer is checked against the rules first."""
+    swap_id = card_field(request.data, "swap")
+    return from_outcome(await request.services.people.answer_swap(swap_id, person(request.caller), True, request.address))
 
 
 @actions.verb(Verb.SWAP_DECLINE)
 async def swap_decline(request: ActionRequest) -> ActionResult:
     """The other person declines."""
-    return from_outcome(await request.services.people.answer_swap(request.data, person(request.caller), False, request.address))
+    swap_id = card_field(request.data, "swap")
+    return from_outcome(await request.services.people.answer_swap(swap_id, person(request.caller), False, request.address))
 
 
 @router.command("member", usage="member <name>", summary="edit a member's production access, days and role (leads)",

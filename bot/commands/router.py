@@ -62,6 +62,8 @@ class Command:
     usage: str = ""
     patterns: tuple[re.Pattern, ...] = ()
     scopes: frozenset[Scope] = field(default=ALL_SCOPES)
+    # The whole message, normalized, as the command with its documented arguments (the grammar in request channels).
+    forms: tuple[re.Pattern, ...] = ()
 
 
 def normalize(text: str) -> str:
@@ -69,6 +71,11 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text).strip().lower()
     text = re.sub(r"\s+", " ", text)
     return text.rstrip("?!. ") or text
+
+
+def _rest(text: str) -> str:
+    parts = text.strip().split(None, 1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 class CommandRouter:
@@ -85,17 +92,33 @@ class CommandRouter:
         usage: str = "",
         patterns: tuple[str, ...] = (),
         scopes: frozenset[Scope] = ALL_SCOPES,
+        forms: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
-        """Register a handler under a command word."""
+        """Register a handler under a command word; `forms` are the whole messages it accepts (default: the word)."""
 
         def register(handler: Handler) -> Handler:
             if any(c.name == name for c in self._commands):
                 raise ValueError(f"command {name!r} is registered twice")
             compiled = tuple(re.compile(p) for p in patterns)
-            self._commands.append(Command(name, summary, handler, usage or name, compiled, scopes))
+            whole = tuple(re.compile(f) for f in (forms or (re.escape(name),)))
+            self._commands.append(Command(name, summary, handler, usage or name, compiled, scopes, whole))
             return handler
 
         return register
+
+    def match_whole(self, text: str, scope: Scope) -> tuple[Command, str] | None:
+        """The command when the whole message is one (with its documented arguments); None otherwise.
+
+        In request channels this is the only way a message is a command: "pick up address is wrong" is a
+        request, "pick" is the command.
+        """
+        clean = normalize(text)
+        if not clean:
+            return None
+        for command in self._commands:
+            if scope in command.scopes and any(form.fullmatch(clean) for form in command.forms):
+                return command, _rest(text)
+        return None
 
     def match(self, text: str, scope: Scope) -> tuple[Command, str] | None:
         """The command for a message in a scope, and its arguments; None when nothing fits."""
@@ -103,8 +126,7 @@ class CommandRouter:
         if not clean:
             return None
         word = clean.split(" ", 1)[0]
-        parts = text.strip().split(None, 1)
-        raw_rest = parts[1] if len(parts) > 1 else ""
+        raw_rest = _rest(text)
         for command in self._commands:
             if scope in command.scopes and command.name == word:
                 return command, raw_rest.strip()

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from cards.verbs import Verb
 from cards.who import who_card
 
-from ..services.support import support_status
 from .actions import ActionRequest, ActionResult, actions
 from ..domain.messages import Card, Reply
 from .router import CommandRequest, router
@@ -18,8 +17,7 @@ if TYPE_CHECKING:
 
 
 async def _who_card(services: "Services", now: datetime) -> dict:
-    status = await support_status(now, services.settings.tz, services.policy, services.members, services.weeks)
-    return who_card(status)
+    return who_card(await services.lookup.status(now))
 
 
 @router.command(
@@ -29,13 +27,22 @@ async def _who_card(services: "Services", now: datetime) -> dict:
         r"^(who|wer)\b",
         r"\b(on support|hat support|im support|on call|on duty|support pair|supportpaar)\b",
     ),
+    forms=(
+        r"(who|wer)",
+        r"who('s| is|s)?( (on|doing|having|handling))? (support|call|duty)( (today|now|right now|this week|this iteration))?",
+        r"wer (hat|macht|ist)( (heute|gerade|jetzt|diese woche))?( im)? (support|dienst|supportdienst|support-dienst)"
+        r"( (heute|gerade|jetzt|diese woche))?",
+        r"(who is the |wer ist das )?(support pair|supportpaar)",
+    ),
 )
 async def who(request: CommandRequest) -> list[Reply]:
     """Answer with the who card."""
     return [Card(await _who_card(request.services, request.now), summary="Who is on support")]
 
 
-@router.command("next", summary="the next iteration's team", patterns=(r"^(nächste|naechste)\b",))
+@router.command("next", summary="the next iteration's team", patterns=(r"^(nächste|naechste)\b",),
+                forms=(r"next( (iteration|week|pair|team))?", r"who('s| is) next", r"(nächste|naechste)( (woche|iteration))?",
+                       r"wer ist (als )?(nächstes|naechstes)( dran)?"))
 async def next_team(request: CommandRequest) -> list[Reply]:
     """The who card shows the next team too."""
     return await who(request)

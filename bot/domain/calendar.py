@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -57,15 +57,16 @@ class TeamCalendar:
 
     def add_working_seconds(self, instant: datetime, seconds: float) -> datetime:
         """The instant after `seconds` of working time have passed, counting only working hours."""
-        current = self.next_working_start(instant)
+        # Arithmetic in UTC: adding a timedelta to a local time is wall-clock arithmetic in Python,
+        # which is an hour off on the days the clocks change.
+        current = self.next_working_start(instant).astimezone(timezone.utc)
         remaining = timedelta(seconds=seconds)
         for _ in range(370 * 2):
-            local = current.astimezone(self.tz)
-            day_end = self._day_end(local.date())
+            day_end = self._day_end(current.astimezone(self.tz).date()).astimezone(timezone.utc)
             if current + remaining <= day_end:
                 return current + remaining
             remaining -= day_end - current
-            current = self.next_working_start(day_end)
+            current = self.next_working_start(day_end).astimezone(timezone.utc)
         raise ValueError("working time does not advance; check the working hours")
 
     def _day_end(self, day: date) -> datetime:

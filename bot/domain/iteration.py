@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .text import format_day
+
 WEDNESDAY = 2
 
 
@@ -87,7 +89,3 @@ class Iteration:
         return f"{format_day(self.start, year=self.start.year != self.end.year)} – {format_day(self.end, year=True)}"
 
 
-def format_day(day: date, year: bool = False) -> str:
-    """A day as 'Fri 5 Dec' (or with the year)."""
-    text = f"{day:%a} {day.day} {day:%b}"
-    return f"{text} {day.year}" if year else text

@@ -9,15 +9,14 @@ from itertools import islice
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from .calendar import TeamCalendar
-from .iteration import Iteration, format_day
+from .iteration import Iteration
+from .text import format_day
 from .members import Member
-from .rotation import RotationWeek
+from .rotation import RotationWeek, expected_on, serving_on
 
 ABSENCE_SOURCES = ("manual", "outlook")
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SHORT_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 FAIRNESS_WINDOW = timedelta(weeks=26)
 NEW_MEMBER_WINDOW = timedelta(weeks=12)
@@ -154,8 +153,8 @@ def _summarise_history(history: Iterable[RotationWeek], iteration: Iteration) ->
 
 
 def long_day(day: date) -> str:
-    """A day as 'Friday 5 Dec', independent of the locale."""
-    return f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"
+    """A day in the bot's one date format ('Fri 5 Dec')."""
+    return format_day(day)
 
 
 def weekday_span(weekdays: Iterable[int]) -> str:
@@ -267,10 +266,7 @@ def _on_duty(
     week: RotationWeek, day: date, members: Mapping[str, Member], away: Mapping[str, frozenset[date]]
 ) -> list[str]:
     # The observer never counts: they shadow, they do not serve.
-    on_duty = [p for p in week.pair if _is_present(p, day, members, away)]
-    if week.fallback and day.weekday() in week.fallback_days and _is_present(week.fallback, day, members, away):
-        on_duty.append(week.fallback)
-    return on_duty
+    return serving_on(week, day, lambda p: _is_present(p, day, members, away))[0]
 
 
 def _day_errors(
@@ -389,15 +385,15 @@ def _day_coverage(
     holiday = calendar.holiday(day)
     if not calendar.is_working_day(day):
         return DayCoverage(day, (), False, False, holiday)
-    on_duty = _on_duty(week, day, members, away)
-    absent = tuple(_name(p, members) for p in week.pair if p not in on_duty)
+    on_duty, covering = serving_on(week, day, lambda p: _is_present(p, day, members, away))
+    absent = tuple(_name(p, members) for p in expected_on(week, day) if p not in on_duty)
     return DayCoverage(
         day=day,
         on_duty=tuple(members[p].display_name for p in on_duty),
         has_production=any(members[p].production_access for p in on_duty),
         working_day=True,
         holiday=holiday,
-        fallback_covering=week.fallback in on_duty if week.fallback else False,
+        fallback_covering=covering,
         absent=absent,
     )
 
@@ -437,17 +433,30 @@ def suggest(
     history: Sequence[RotationWeek],
     today: date,
     skip: int = 0,
+    avoid: frozenset[str] = frozenset(),
 ) -> Suggestion:
-    """The fairest valid team for an iteration, or the skip-th next best ("Suggest another"), or why there is none."""
+    """The fairest valid team for an iteration, or the skip-th next best ("Suggest another"), or why there is none.
+
+    Teams with someone in `avoid` (the people on support right now) are offered only after every other team.
+    """
     if skip < 0:
         raise ValueError("skip must not be negative")
     planner = _Planner(iteration, members, calendar, list(absences), history)
     found = 0
+    # Teams with someone who is on support right now come last: they are shown only when nobody else fits.
+    later: list[tuple[_Team, RotationWeek, Verdict]] = []
     for team in planner.ranked_teams():
         week = planner.week_for(team)
         verdict = _check(week, members, calendar, planner.away, planner.past)
         if not verdict.valid:
             continue  # the fast search mirrors check_team; this guard keeps the promise should they ever drift
+        if avoid & {*team.pair, team.fallback}:
+            later.append((team, week, verdict))
+            continue
+        if found == skip:
+            return Suggestion(week, planner.reasons(team, week, today), verdict, [])
+        found += 1
+    for team, week, verdict in later:
         if found == skip:
             return Suggestion(week, planner.reasons(team, week, today), verdict, [])
         found += 1
@@ -630,12 +639,21 @@ class _Planner:
         return reasons
 
     def _service_summary(self, person: str, today: date) -> str:
+        # The same words as the warnings ("served last week"), so a reason and a warning never disagree.
         record = self.past.record(person)
         if record.last_served is None:
             return "never served"
+        if person in self.past.served_previous:
+            when = f"served {_iterations_ago(1, self.iteration.length_days)}"
+            if self.iteration.previous().includes(today):
+                when += " (on support now)"
+        elif person in self.past.served_two_ago:
+            when = f"served {_iterations_ago(2, self.iteration.length_days)}"
+        else:
+            when = f"last served {_ago(record.last_served, today)}"
         if not record.recent_services:
-            return f"last served {_ago(record.last_served, today)}, not in the last 6 months"
-        return f"last served {_ago(record.last_served, today)}, {_times(record.recent_services)} in 6 months"
+            return f"{when}, not in the last 6 months"
+        return f"{when}, {_times(record.recent_services)} in 6 months"
 
     def _pair_reason(self, person: str, partner: str, team: _Team, today: date) -> str:
         parts = [self._service_summary(person, today)]

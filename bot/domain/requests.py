@@ -7,6 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .errors import DomainError
+from .text import format_clock, join_names, shorten
+
+MAX_FOLLOWUPS = 20
 
 
 class Outcome(str, enum.Enum):
@@ -237,6 +240,37 @@ class SupportRequest:
             Outcome.DB_OVERRIDE: d.get("suggestion", ""),
         }[self.outcome]
 
+    def noting(self, **facts) -> "SupportRequest":
+        """Remember bookkeeping facts (a step done, an attempt made) without changing what the card shows."""
+        return replace(self, extra={**self.extra, **facts})
+
+    def followed_up(self, who: Person, at: datetime, text: str) -> "SupportRequest":
+        """Record a message in the thread by the requester or a bystander (bookkeeping: the card does not change)."""
+        kept = list(self.extra.get("followups", []))[-(MAX_FOLLOWUPS - 1):]
+        item = {"aad": who.aad_object_id, "name": who.name, "at": at.isoformat(), "text": shorten(text, 300)}
+        return replace(self, extra={**self.extra, "followups": [*kept, item]})
+
+    def followups(self) -> list[dict]:
+        """The follow-ups recorded in the thread, oldest first."""
+        return list(self.extra.get("followups", []))
+
+    def thanked(self, who: Person) -> "SupportRequest":
+        """Remember that someone outside support was thanked for helping, so it happens once per request."""
+        return replace(self, extra={**self.extra, "thanked": [*self.extra.get("thanked", []), who.aad_object_id]})
+
+    def was_thanked(self, who: Person) -> bool:
+        """True when this person was thanked on this request already."""
+        return who.aad_object_id in self.extra.get("thanked", [])
+
+    def paged(self, names: list[str], at: datetime) -> "SupportRequest":
+        """Remember whom the page named and when (for "who is on it?" answers)."""
+        return replace(self, extra={**self.extra, "paged": {"names": list(names), "at": at.isoformat()}})
+
+    @property
+    def resolved(self) -> bool:
+        """True once the request has its final outcome."""
+        return self.resolved_at is not None
+
     def acknowledged(self, at: datetime) -> "SupportRequest":
         """Record when the acknowledgement went out."""
         return replace(self, acked_at=at)
@@ -305,3 +339,25 @@ def refuse_db(request: SupportRequest, who: Person, at: datetime) -> SupportRequ
         raise AlreadyTriaged("This override is not waiting for a confirmation.")
     new_detail = {**detail, "decision": DbDecision.REFUSED.value, "refused_by": who.aad_object_id, "refused_by_name": who.name}
     return request._changed(detail=new_detail, resolved_at=at)
+
+
+def state_summary(request: SupportRequest, tz) -> str:
+    """Where a request stands, in one short paragraph: who is on it since when, the outcome so far."""
+    parts = [f"This is {request.requester.name}'s request from {format_clock(request.received_at, tz)}."]
+    if request.claimed_by:
+        parts.append(f"{request.claimed_by.name} is on it since {format_clock(request.claimed_at, tz)}.")
+    elif request.first_response_by:
+        parts.append(f"{request.first_response_by.name} from support answered at {format_clock(request.first_response_at, tz)}.")
+    else:
+        paged = request.extra.get("paged") or {}
+        who = join_names(paged.get("names", [])) or "the support pair"
+        parts.append(f"I paged {who}; nobody from support has answered yet. "
+                     f"First response target: {format_clock(request.target_at, tz)}.")
+    if request.outcome:
+        by = f" by {request.outcome_by.name}" if request.outcome_by else ""
+        parts.append(f"Outcome so far: {request.outcome.label}{by}.")
+        if request.ticket_key:
+            parts.append(f"Ticket: {request.ticket_key}.")
+    if request.resolved_at:
+        parts.append(f"Resolved at {format_clock(request.resolved_at, tz)}.")
+    return " ".join(parts)

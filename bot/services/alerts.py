@@ -17,14 +17,16 @@ from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
 from ..domain.messages import Card, Mention, Text
 from ..domain.requests import Address, NotAllowed, Person
-from ..domain.rotation import may_handle_requests
+from ..domain.policy import Action, may
+from ..domain.status import SupportStatus
+from ..domain.text import join_names
 from .catalogue import Catalogue
 from .changes import apply_click, change_stored
 from .channels import choose_channel, chosen_channel
 from .jobs import JobRunner
 from .ports import ConversationRepository, MemberRepository, Messenger, WeekRepository
-from .requests import NOT_ALLOWED, ActionOutcome, thread_link
-from .support import SupportStatus, on_duty_today, support_status
+from .requests import ActionOutcome, thread_link
+from .support import SupportLookup
 from .tickets import JiraRejected, file_once
 
 log = logging.getLogger(__name__)
@@ -51,17 +53,15 @@ class AlertDesk:
     """Use cases of the alert channel; Bugsnag parsing lives in integrations.bugsnag."""
 
     def __init__(self, *, alerts, conversations: ConversationRepository, members: MemberRepository,
-                 weeks: WeekRepository, jobs: JobRunner, messenger: Messenger, catalogue: Catalogue,
-                 policy: IterationPolicy, tz: ZoneInfo, clock: Callable[[], datetime], settings: AlertSettings,
-                 tickets=None) -> None:
+                 lookup: SupportLookup, jobs: JobRunner, messenger: Messenger, catalogue: Catalogue,
+                 tz: ZoneInfo, clock: Callable[[], datetime], settings: AlertSettings, tickets=None) -> None:
         self._alerts = alerts
         self._conversations = conversations
         self._members = members
-        self._weeks = weeks
+        self._lookup = lookup
         self._jobs = jobs
         self._messenger = messenger
         self._catalogue = catalogue
-        self._policy = policy
         self._tz = tz
         self._clock = clock
         self._settings = settings
@@ -90,10 +90,10 @@ class AlertDesk:
         return await chosen_channel(self._conversations, ALERT_CHANNEL) or self._settings.configured_channel
 
     async def _status(self) -> SupportStatus:
-        return await support_status(self._clock(), self._tz, self._policy, self._members, self._weeks)
+        return await self._lookup.status()
 
     def _support_line(self, status: SupportStatus) -> str:
-        return " · ".join(status.name(p) for p in status.week.pair) if status.week else ""
+        return status.names(status.paged()) if status.week else ""
 
     async def _deliver(self, job: Job) -> None:
         alert = Alert.from_dict(job.payload["alert"])
@@ -159,11 +159,14 @@ class AlertDesk:
             return
         status = await self._status()
         if level == 1 and status.week:
-            mentions = tuple(Mention(p, status.name(p)) for p in on_duty_today(status, with_fallback=True))
-            text = "⏰ Nobody has taken this production alert yet. " + " ".join(m.tag for m in mentions) + ", please have a look."
+            people = list(status.paged())
+            if status.week.fallback and status.week.fallback not in people and status.is_free(status.week.fallback):
+                people.append(status.week.fallback)
+            mentions = tuple(Mention(p, status.name(p)) for p in people)
+            text = "⏰ Nobody has taken this production alert yet. " + (join_names(m.tag for m in mentions) or "Support") + ", please have a look."
         else:
-            mentions = tuple(Mention(m.aad_object_id, m.display_name) for m in status.leads())
-            text = "🚨 This production alert is still unhandled. " + (" ".join(m.tag for m in mentions) or "Leads") + ", please find someone."
+            mentions = tuple(Mention(p, status.name(p)) for p in status.available_leads())
+            text = "🚨 This production alert is still unhandled. " + (join_names(m.tag for m in mentions) or "Leads (none of you is in today)") + ", please find someone."
         await self._messenger.post(thread.address, Text(text, mentions))
         updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, lambda t: t.escalated(level))
         await self._update_card(updated)
@@ -172,8 +175,9 @@ class AlertDesk:
 
     async def _act(self, key: str, revision: int | None, who: Person, change) -> tuple[AlertThread, bool, str]:
         status = await self._status()
-        if not may_handle_requests(who.aad_object_id, status.week, status.members):
-            raise NotAllowed(NOT_ALLOWED)
+        decision = may(who.aad_object_id, Action.HANDLE, status.facts())
+        if not decision:
+            raise NotAllowed(decision.reason)
         return await apply_click(lambda: self._alerts.get(key), self._alerts.replace, revision, change, (AlertAlreadyHandled,))
 
     async def _outcome(self, thread: AlertThread, changed: bool, note: str, replies: list) -> ActionOutcome:

@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 
 from cards.request import request_card
 
-from ..domain.errors import AlreadyExists, DomainError, StorageUnavailable
+from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, StorageUnavailable
 from ..domain.handbook import HandbookError, new_entry, parse_keywords
 from ..domain.matching import recurring
-from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
 from ..domain.messages import Card, Mention, Reply, Text
 from ..domain.requests import (
@@ -26,26 +25,31 @@ from ..domain.requests import (
     Outcome,
     Person,
     SupportRequest,
+    TicketState,
     confirm_db,
     refuse_db,
+    state_summary,
 )
-from ..domain.rotation import may_handle_requests
+from ..domain.policy import Action, may
+from ..domain.status import SupportStatus
+from ..domain.text import format_clock, format_when, join_names, shorten
 from .catalogue import Catalogue
 from .handbook import Handbook
 from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
-from .ports import MemberRepository, Messenger, RequestRepository, WeekRepository
-from .support import SupportStatus, on_duty_today, support_status
+from .ports import Messenger, RequestRepository
+from .support import SupportLookup
 from .tickets import JiraRejected, file_once
 from .triage import TriageResult, decide, from_handbook
 
 log = logging.getLogger(__name__)
-NOT_ALLOWED = "Only the current support pair, the fallback and the leads can do that."
 # Teams redelivers a message it got no answer for within seconds; a day of memory is plenty.
 REDELIVERY_WINDOW_SECONDS = 24 * 3600
 # "Recurring" means: like at least this many requests of the last RECURRING_DAYS days.
 RECURRING_MIN = 2
 RECURRING_DAYS = 30
+# The ticket job is queued just before the triage is written; this long it waits for that write to land.
+TRIAGE_LANDING_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -77,24 +81,32 @@ def _mention(person: Person) -> Mention:
     return Mention(person.mention_id, person.name)
 
 
-def _member_person(status: SupportStatus, aad: str) -> Person:
-    return Person(aad, status.name(aad))
+def _mentions(status: SupportStatus, people) -> tuple[Mention, ...]:
+    return tuple(Mention(p, status.name(p)) for p in people)
+
+
+def _tags(mentions) -> str:
+    return join_names(m.tag for m in mentions)
+
+
+def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime) -> Job:
+    """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it."""
+    return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
+                                              "text": text, "via": [via.service_url, via.tenant_id]})
 
 
 class RequestDesk:
     """Use cases of the #backend flow; Teams, Table Storage and Jira stay behind ports."""
 
-    def __init__(self, *, requests: RequestRepository, members: MemberRepository, weeks: WeekRepository,
-                 jobs: JobRunner, messenger: Messenger, catalogue: Catalogue, policy: IterationPolicy, tz: ZoneInfo,
-                 clock: Callable[[], datetime], timings: Timings, tickets=None, ticket_retry_seconds: float = 60.0,
+    def __init__(self, *, requests: RequestRepository, lookup: SupportLookup | None, jobs: JobRunner,
+                 messenger: Messenger, catalogue: Catalogue, tz: ZoneInfo, clock: Callable[[], datetime],
+                 timings: Timings, tickets=None, ticket_retry_seconds: float = 60.0,
                  handbook: Handbook | None = None) -> None:
         self._requests = requests
-        self._members = members
-        self._weeks = weeks
+        self._lookup = lookup
         self._jobs = jobs
         self._messenger = messenger
         self.catalogue = catalogue
-        self._policy = policy
         self._tz = tz
         self._clock = clock
         self._timings = timings
@@ -111,14 +123,13 @@ class RequestDesk:
     def ack(self, request: SupportRequest) -> Text:
         """The acknowledgement: thanks by mention, paged, and the target as a clock time."""
         who = _mention(request.requester)
-        target = request.target_at.astimezone(self._tz)
         minutes = round(self._timings.target_seconds / 60)
         if request.in_hours:
-            return Text(f"Thanks {who.tag}! I've paged the support pair. First response target: **{target:%H:%M}** "
-                        f"({minutes} min).", (who,))
+            return Text(f"Thanks {who.tag}! I've paged the support pair. First response target: "
+                        f"**{format_clock(request.target_at, self._tz)}** ({minutes} min).", (who,))
         return Text(f"Thanks {who.tag}! It's outside working hours ({self.catalogue.calendar.describe()}), so the "
                     f"support pair may not answer right away, but I've paged them anyway. First response target: "
-                    f"**{target:%a %H:%M}**.", (who,))
+                    f"**{format_when(request.target_at, self._tz)}**.", (who,))
 
     async def open(self, *, message_id: str, address: Address, requester: Person, text: str,
                    received_at: datetime) -> tuple[SupportRequest, PreparedJob] | None:
@@ -140,21 +151,29 @@ class RequestDesk:
         return (request, prepared) if prepared else None
 
     async def _status(self) -> SupportStatus:
-        return await support_status(self._clock(), self._tz, self._policy, self._members, self._weeks)
+        return await self._lookup.status()
 
     def page_message(self, request: SupportRequest, status: SupportStatus) -> Text:
-        """Mention whoever is on duty today (the fallback when covering), the observer as observer, or the leads."""
+        """Mention today's duty (with the fallback or leads when a gap needs them), the observer, or the leads."""
         if status.week is None:
-            leads = [Mention(m.aad_object_id, m.display_name) for m in status.leads()]
-            names = " ".join(m.tag for m in leads) or "leads"
-            return Text(f"Nobody is on the support rotation right now, so I'm paging the leads: {names}. "
-                        f"Please pick this up for {request.requester.name}.", tuple(leads))
+            leads = _mentions(status, status.paged())
+            return Text(f"Nobody is on the support rotation right now, so I'm paging the leads: {_tags(leads) or 'nobody is in'}. "
+                        f"Please pick this up for {request.requester.name}.", leads)
         duty = status.today
-        mentions = [Mention(aad, status.name(aad)) for aad in on_duty_today(status)]
-        text = "Support pair: " + " ".join(m.tag for m in mentions) + ", a new request is waiting."
-        if duty and duty.fallback_covering:
+        on_duty = _mentions(status, duty.on_duty)
+        if on_duty:
+            text = f"Support pair: {_tags(on_duty)}, a new request is waiting."
+        else:
+            text = "A new request is waiting, and nobody of this iteration's support team is in today."
+        if duty.fallback_covering:
             text += f" ({status.name(status.week.fallback)} covers today as fallback.)"
-        if duty and duty.observer:
+        extra = _mentions(status, [p for p in duty.extra if p not in duty.on_duty])
+        if duty.gaps:
+            away = f"{status.names(duty.absent)} {'is' if len(duty.absent) == 1 else 'are'} off today, so " if duty.absent else "Today "
+            text += f" ⚠️ {away}{join_names(duty.gaps)}"
+            text += f": also paging {_tags(extra)}." if extra else "; nobody else is free to page."
+        mentions = list(on_duty + extra)
+        if duty.observer:
             observer = Mention(duty.observer, status.name(duty.observer))
             mentions.append(observer)
             text += f" Observing: {observer.tag}."
@@ -178,33 +197,39 @@ class RequestDesk:
         return request
 
     async def _page(self, job: Job) -> None:
+        """Page, resumably: each step is idempotent and recorded as it completes, so a retry continues."""
         request = await self._recorded(job)
-        if request.card_id:
-            return  # paged already by an earlier attempt
         status = await self._status()
-        await self._messenger.post(request.address, self.page_message(request, status))
-        suggestions, recurrence = await self.hints(request)
-        request = request.with_hints(suggestions, recurrence)
-        card_id = await self._messenger.post(request.address, Card(self.card(request), summary="Support request"))
-        acked = job.payload.get("acked_at")
+        # The clock and the 1:1s first: they must not wait on (or fail with) the channel posts below.
+        await self._watch(request, status)
+        if not request.extra.get("paged"):
+            page = self.page_message(request, status)
+            await self._messenger.post(request.address, page)
+            names = [m.name for m in page.mentions]
+            request = await self._change(request.id, lambda r: r.paged(names, self._clock()))
+        if not request.card_id:
+            suggestions, recurrence = await self.hints(request)
+            request = request.with_hints(suggestions, recurrence)
+            card_id = await self._messenger.post(request.address, Card(self.card(request), summary="Support request"))
+            acked = job.payload.get("acked_at")
 
-        def carded(r: SupportRequest) -> SupportRequest:
-            r = r.with_card(card_id).with_hints(suggestions, recurrence)
-            return r.acknowledged(datetime.fromisoformat(acked)) if acked else r
+            def carded(r: SupportRequest) -> SupportRequest:
+                r = r.with_card(card_id).with_hints(suggestions, recurrence)
+                return r.acknowledged(datetime.fromisoformat(acked)) if acked else r
 
-        await self._change(request.id, carded)
+            await self._change(request.id, carded)
+
+    async def _watch(self, request: SupportRequest, status: SupportStatus) -> None:
+        """Queue the two escalations and a 1:1 to everyone paged; job ids make a repeat a no-op."""
         calendar = self.catalogue.calendar
         lead_at = calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
         await self._jobs.enqueue(Job(f"escalate|{request.id}|1", "request.escalate", request.target_at, {"request": request.id, "level": 1}))
         await self._jobs.enqueue(Job(f"escalate|{request.id}|2", "request.escalate", lead_at, {"request": request.id, "level": 2}))
-        if status.week:
-            link = thread_link(request.address, request.id)
-            note = Text(f"New #backend request from {request.requester.name}:\n\n> {request.text[:500]}\n\n[Open the thread]({link})")
-            for aad in status.week.pair:
-                person = _member_person(status, aad)
-                await self._jobs.enqueue(Job(f"direct|{request.id}|{aad}", "request.direct", self._clock(),
-                                             {"person": [person.aad_object_id, person.name], "text": note.text,
-                                              "via": [request.address.service_url, request.address.tenant_id]}))
+        link = thread_link(request.address, request.id)
+        note = f"New #backend request from {request.requester.name}:\n\n> {shorten(request.text, 500)}\n\n[Open the thread]({link})"
+        for aad in status.paged():
+            await self._jobs.enqueue(direct_job(f"direct|{request.id}|{aad}", Person(aad, status.name(aad)), note,
+                                                request.address, self._clock()))
 
     async def hints(self, request: SupportRequest) -> tuple[list[dict], dict | None]:
         """Handbook entries that answer the request, else earlier requests like it; nothing when storage fails.
@@ -216,7 +241,7 @@ class RequestDesk:
         try:
             found = await self.handbook.suggest(request.text)
             if found:
-                return [{"id": e.id, "title": e.title, "score": round(s.score), "preview": e.solution[:200]} for s, e in found], None
+                return [{"id": e.id, "title": e.title, "score": round(s.score), "preview": shorten(e.solution, 200)} for s, e in found], None
             since = request.received_at - timedelta(days=RECURRING_DAYS)
             earlier = [r for r in await self._requests.received_between(since, request.received_at) if r.id != request.id]
             like = set(recurring(request.text, [(r.id, r.text) for r in earlier]))
@@ -227,16 +252,16 @@ class RequestDesk:
         if len(matches) < RECURRING_MIN:
             return [], None
         return [], {"count": len(matches) + 1, "since": min(r.received_at for r in matches).isoformat(),
-                    "examples": [" ".join(r.text.split())[:140] for r in matches[-3:]]}
+                    "examples": [shorten(r.text, 140) for r in matches[-3:]]}
 
     async def _direct(self, job: Job) -> None:
-        aad, name = job.payload["person"]
+        aad, name, *teams = job.payload["person"]
         service_url, tenant = job.payload["via"]
+        person = Person(aad, name, teams[0] if teams else "")
         try:
-            await self._messenger.direct(Person(aad, name), Text(job.payload["text"]), Address(service_url, "", tenant))
-        except RetryLater:
-            raise
-        except DomainError as err:
+            await self._messenger.direct(person, Text(job.payload["text"]), Address(service_url, "", tenant))
+        except DeliveryFailed as err:
+            # Permanent (the app is not installed for them, the chat is gone): one line, and the rest goes on.
             log.warning("could not write 1:1 to %s: %s", name, err)
 
     # ------------------------------------------------------------------ the clock
@@ -250,12 +275,17 @@ class RequestDesk:
         status = await self._status()
         minutes = round((self._timings.target_seconds if level == 1 else self._timings.lead_seconds) / 60)
         if level == 1 and status.week:
-            people = on_duty_today(status, with_fallback=True)
-            mentions = tuple(Mention(aad, status.name(aad)) for aad in people)
-            text = f"⏰ {minutes} min and no response yet to {request.requester.name}'s request. " + " ".join(m.tag for m in mentions) + ", please take a look."
+            people = list(status.paged())
+            fallback = status.week.fallback
+            if fallback and fallback not in people and status.is_free(fallback):
+                people.append(fallback)
+            mentions = _mentions(status, people)
+            text = (f"⏰ {minutes} min and no response yet to {request.requester.name}'s request. "
+                    f"{_tags(mentions) or 'Support'}, please take a look.")
         else:
-            mentions = tuple(Mention(m.aad_object_id, m.display_name) for m in status.leads())
-            text = f"🚨 {minutes} min without a first response. " + (" ".join(m.tag for m in mentions) or "Leads") + ", please find someone for this request."
+            mentions = _mentions(status, status.available_leads())
+            who = _tags(mentions) or "Leads (none of you is in today)"
+            text = f"🚨 {minutes} min without a first response. {who}, please find someone for this request."
         await self._messenger.post(request.address, Text(text, mentions))
         updated = await self._change(request.id, lambda r: r.escalated(level))
         await self._refresh_card(updated)
@@ -275,10 +305,15 @@ class RequestDesk:
 
     # ------------------------------------------------------------------ people acting
 
-    async def _allowed(self, who: Person) -> SupportStatus:
+    async def _allowed(self, who: Person, request_id: str | None = None, action: Action = Action.HANDLE) -> SupportStatus:
+        """The permission policy, from the stored week, roster and request (its claimer keeps rights until resolved)."""
         status = await self._status()
-        if not may_handle_requests(who.aad_object_id, status.week, status.members):
-            raise NotAllowed(NOT_ALLOWED)
+        stored = await self._requests.get(request_id) if request_id else None
+        claimer = stored.value.claimed_by.aad_object_id if stored and stored.value.claimed_by else ""
+        facts = status.facts(claimer, bool(stored and stored.value.resolved))
+        decision = may(who.aad_object_id, action, facts)
+        if not decision:
+            raise NotAllowed(decision.reason)
         return status
 
     async def _act(self, request_id: str, revision: int | None, who: Person,
@@ -298,19 +333,19 @@ class RequestDesk:
 
     async def claim(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
         """I'm on it: exactly one claim wins; the others see who won."""
-        await self._allowed(who)
+        await self._allowed(who, request_id)
         request, changed, note = await self._act(request_id, revision, who, lambda r: r.claim(who, self._clock()))
         replies = [Text(f"{_mention(who).tag} is on it.", (_mention(who),))] if changed else []
         return ActionOutcome(self.card(request), note, replies, changed)
 
     async def triage(self, request_id: str, revision: int | None, who: Person, outcome: Outcome, inputs: dict) -> ActionOutcome:
         """Record an outcome from the card's form and post what it says."""
-        await self._allowed(who)
+        await self._allowed(who, request_id)
         return await self._triaged(request_id, revision, who, outcome, lambda r: decide(outcome, r, inputs, self.catalogue, who))
 
     async def send_answer(self, request_id: str, revision: int | None, who: Person, entry_id: str) -> ActionOutcome:
         """Send this answer: post a handbook entry to the requester, recorded as documented with the entry used."""
-        await self._allowed(who)
+        await self._allowed(who, request_id)
         if self.handbook is None:
             raise DomainError("The handbook is not available here.")
         entry = await self.handbook.get(entry_id)
@@ -333,25 +368,24 @@ class RequestDesk:
                 return triaged.ticket_pending()
             return triaged
 
+        if outcome is Outcome.BUG and self._tickets is not None:
+            # Queued before the triage is written, so a failure between the two never strands a pending ticket.
+            await self._jobs.enqueue(Job(f"ticket|{request_id}", "request.ticket", now, {"request": request_id}))
         request, changed, note = await self._act(request_id, revision, who, change)
         if not changed:
             return ActionOutcome(self.card(request), note)
         result = decided[0]
         for person, reply in result.direct:
-            await self._jobs.enqueue(Job(f"direct|{request.id}|{person.aad_object_id}|{outcome.value}", "request.direct", now,
-                                         {"person": [person.aad_object_id, person.name], "text": reply.text,
-                                          "via": [request.address.service_url, request.address.tenant_id]}))
+            await self._jobs.enqueue(direct_job(f"direct|{request.id}|{person.aad_object_id}|{outcome.value}", person,
+                                                reply.text, request.address, now))
         replies = list(result.replies)
-        if result.file_ticket:
-            if self._tickets is None:
-                replies.append(Text("Jira is not configured here, so no ticket was filed; please file it by hand."))
-            else:
-                await self._jobs.enqueue(Job(f"ticket|{request.id}", "request.ticket", now, {"request": request.id}))
+        if result.file_ticket and self._tickets is None:
+            replies.append(Text("Jira is not configured here, so no ticket was filed; please file it by hand."))
         return ActionOutcome(self.card(request), "", replies, True)
 
     async def ask_team(self, request_id: str, who: Person) -> ActionOutcome:
         """Ask the team: mention the configured team (or the leads) in the thread; no clock stops."""
-        status = await self._allowed(who)
+        status = await self._allowed(who, request_id)
         request, changed, note = await self._act(request_id, None, who, lambda r: r.ask_team(who, self._clock()))
         if not changed:
             return ActionOutcome(self.card(request), note)
@@ -362,16 +396,14 @@ class RequestDesk:
             mentions = [Mention(p.aad_object_id, p.name) for p in ask.people]
         else:
             mentions = [Mention(m.aad_object_id, m.display_name) for m in status.leads()]
-        summary = " ".join(request.text.split())[:300]
-        text = (" ".join(m.tag for m in mentions) or "Team") + f": {who.name} from support is asking for help with " \
+        summary = shorten(request.text, 300)
+        text = (_tags(mentions) or "Team") + f": {who.name} from support is asking for help with " \
                f"{request.requester.name}'s request: “{summary}”. If you know the answer, please reply in this thread."
         return ActionOutcome(self.card(request), "", [Text("🗣 " + text, tuple(mentions))], True)
 
     async def add_to_handbook(self, request_id: str, who: Person, inputs: dict) -> ActionOutcome:
         """Save the card's handbook form as a new entry, made from this request."""
-        stored = await self._members.get(who.aad_object_id)  # one read: the rotation itself doesn't matter here
-        if stored is None or not stored.value.active:
-            raise NotAllowed("Only people on the team's roster can add to the handbook.")
+        await self._allowed(who, None, Action.ADD_TO_HANDBOOK)
         if self.handbook is None:
             raise DomainError("The handbook is not available here.")
         existing = str(inputs.get("hb_existing") or "").strip()
@@ -386,9 +418,13 @@ class RequestDesk:
 
     async def confirm_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
         """The four-eyes confirmation of a database override."""
-        status = await self._allowed(who)
-        member = status.members.get(who.aad_object_id)
-        has_production = bool(member and member.production_access)
+        await self._allowed(who, request_id)
+        # Production access is part of the policy; a refusal comes back as a private note, the card stays.
+        try:
+            await self._allowed(who, request_id, Action.CONFIRM_OVERRIDE)
+            has_production = True
+        except NotAllowed:
+            has_production = False
         # NotAllowed propagates: the clicker gets a private note and the card stays as it was.
         request, changed, note = await self._act(request_id, revision, who, lambda r: confirm_db(r, who, has_production, self._clock()))
         replies = [Text(f"{who.name} confirmed the database override as the second person. Record kept on the card.")] if changed else []
@@ -396,22 +432,46 @@ class RequestDesk:
 
     async def refuse_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
         """Turn a pending override approval into a refusal."""
-        await self._allowed(who)
+        await self._allowed(who, request_id)
         request, changed, note = await self._act(request_id, revision, who, lambda r: refuse_db(r, who, self._clock()))
         replies = [Text(f"{who.name} refused the database override. {request.detail.get('suggestion', '')}")] if changed else []
         return ActionOutcome(self.card(request), note, replies, changed)
 
-    async def thread_reply(self, request_id: str, who: Person, at: datetime) -> bool:
-        """A reply in the thread by someone from support stops the clock; True when it did."""
+    async def thread_message(self, request_id: str, who: Person, text: str, mentioned: bool, at: datetime) -> list[Reply] | None:
+        """A message in a request's thread, mentioned or not; None when the thread is not a request's.
+
+        From support (the pair, the fallback, a lead, or whoever claimed it) it is the first response and stops
+        the clock. From the requester or anyone else it is a follow-up, recorded on the request; a mention gets
+        the request's state, and nobody is paged again. Someone outside support who answers before support
+        does is thanked privately and asked to help the pair answer; the clock keeps running.
+        """
         stored = await self._requests.get(request_id)
-        if stored is None or not stored.value.clock_running:
-            return False
+        if stored is None:
+            return None
+        request = stored.value
         status = await self._status()
-        if not may_handle_requests(who.aad_object_id, status.week, status.members):
-            return False
-        updated = await self._change(request_id, lambda r: r.responded(who, at))
-        await self._refresh_card(updated)
-        return True
+        claimer = request.claimed_by.aad_object_id if request.claimed_by else ""
+        if may(who.aad_object_id, Action.RESPOND, status.facts(claimer, request.resolved)):
+            if request.clock_running:
+                updated = await self._change(request_id, lambda r: r.responded(who, at))
+                await self._refresh_card(updated)
+            return []
+        outsider = who.aad_object_id != request.requester.aad_object_id and bool(who.aad_object_id)
+        thank = outsider and request.clock_running and not request.was_thanked(who)
+
+        def noted(r: SupportRequest) -> SupportRequest:
+            r = r.followed_up(who, at, text)
+            return r.thanked(who) if thank and not r.was_thanked(who) else r
+
+        updated = await self._change(request_id, noted)
+        if thank:
+            link = thread_link(request.address, request.id)
+            note = (f"Thanks for jumping in on {request.requester.name}'s request in #backend! The support pair "
+                    f"({status.names(status.paged()) or 'the leads'}) answers these, and the first-response clock is "
+                    "still running for them. If you know the answer, please help the pair answer (mention them in "
+                    f"the thread with what you know) rather than answer in their place. [Open the thread]({link})")
+            await self._jobs.enqueue(direct_job(f"thanks|{request.id}|{who.aad_object_id}", who, note, request.address, at))
+        return [Text(state_summary(updated, self._tz))] if mentioned else []
 
     async def _link_to_entry(self, request_id: str, who: Person, entry_id: str, words: tuple[str, ...]) -> ActionOutcome:
         """It was in the handbook after all: the request's keywords go to the entry, so the next one matches."""
@@ -426,10 +486,29 @@ class RequestDesk:
     # ------------------------------------------------------------------ Jira
 
     async def _file_ticket(self, job: Job) -> None:
+        """File the bug's ticket once, then tell the thread; each step is recorded, so a retry resumes."""
         stored = await self._requests.get(job.payload["request"])
-        if stored is None or stored.value.ticket_key:
+        if stored is None:
             return
         request = stored.value
+        if request.outcome is None:
+            # The job is queued before the triage is written; if that write never landed, there is nothing to file.
+            if (self._clock() - job.due).total_seconds() > TRIAGE_LANDING_SECONDS:
+                return
+            raise RetryLater("the triage is not recorded yet", 1)
+        if request.ticket_key:
+            await self._announce_ticket(request)
+            return
+        if request.ticket is not TicketState.PENDING:
+            return
+        attempted = request.extra.get("ticket_attempt_at")
+        if attempted:
+            # An earlier attempt may have created the ticket without our knowing: Jira's search lags behind its
+            # writes, so wait JIRA_RETRY_SECONDS after it before searching, whichever step failed or crashed.
+            wait = self._ticket_retry - (self._clock() - datetime.fromisoformat(attempted)).total_seconds()
+            if wait > 0:
+                raise RetryLater("waiting for Jira's search to catch up with an earlier attempt", wait)
+        await self._change(request.id, lambda r: r.noting(ticket_attempt_at=self._clock().isoformat()))
         link = thread_link(request.address, request.id)
         paragraphs = [
             request.detail.get("description") or request.text,
@@ -439,7 +518,7 @@ class RequestDesk:
         try:
             ticket = await file_once(
                 self._tickets, project=self.catalogue.jira_project, issue_type=self.catalogue.jira_issue_type,
-                summary=request.detail.get("summary") or request.text[:120], paragraphs=paragraphs,
+                summary=request.detail.get("summary") or shorten(request.text, 120), paragraphs=paragraphs,
                 label=f"supportbot-{request.id}", retry_seconds=self._ticket_retry,
             )
         except JiraRejected as err:
@@ -447,7 +526,18 @@ class RequestDesk:
             await self._messenger.post(request.address, Text(f"Jira refused the ticket: {err}. Please file it by hand."))
             await self._refresh_card(updated)
             return
-        updated = await self._change(request.id, lambda r: r.ticket_created(ticket.key, ticket.url, self._clock()))
+        try:
+            updated = await self._change(request.id, lambda r: r.ticket_created(ticket.key, ticket.url, self._clock()))
+        except DomainError as err:
+            raise RetryLater(f"{ticket.key} was created but could not be recorded: {err}", self._ticket_retry) from err
+        await self._announce_ticket(updated)
+
+    async def _announce_ticket(self, request: SupportRequest) -> None:
+        """Post "filed as KEY" in the thread once, and show it on the card."""
+        if request.extra.get("ticket_posted"):
+            return
         who = _mention(request.requester)
-        await self._messenger.post(request.address, Text(f"{who.tag} filed as [{ticket.key}]({ticket.url}) for the Edge team.", (who,)))
+        await self._messenger.post(request.address, Text(
+            f"{who.tag} filed as [{request.ticket_key}]({request.ticket_url}) for the Edge team.", (who,)))
+        updated = await self._change(request.id, lambda r: r.noting(ticket_posted=True))
         await self._refresh_card(updated)

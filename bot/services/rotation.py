@@ -8,25 +8,30 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from cards.rotation import NOBODY, plan_card
+from cards.rotation import NOBODY, plan_card, superseded_card
 
-from ..domain.errors import AlreadyExists, DomainError
+from ..domain.errors import AlreadyExists, ConcurrencyError, DomainError, StorageUnavailable
 from ..domain.iteration import Iteration, IterationPolicy
 from ..domain.jobs import Job
 from ..domain.members import Member, weekday_names
 from ..domain.messages import Card, Mention, Text
 from ..domain.planning import Absence, Suggestion, Verdict, check_team, coverage, suggest
 from ..domain.requests import Address, NotAllowed, Person
+from ..domain.policy import Action, Facts, may
 from ..domain.rotation import RotationWeek
 from ..domain.stats import iteration_period, summary_line
+from ..domain.status import SupportStatus
+from ..domain.text import format_day, format_span, join_names
+from ..domain.versioned import Stored
 from ..storage.proposals import Proposal
 from .catalogue import Catalogue
 from .changes import apply_click, change_stored
 from .channels import chosen_channel, choose_channel
 from .jobs import JobRunner
 from .ports import AbsenceRepository, ConversationRepository, MemberRepository, Messenger, WeekRepository
-from .requests import ActionOutcome
+from .requests import ActionOutcome, thread_link
 from .stats import period_figures
+from .support import SupportLookup
 
 log = logging.getLogger(__name__)
 ROTATION_CHANNEL = ("rotation-channel", "current")
@@ -76,13 +81,41 @@ def due_cycle_jobs(now: datetime, policy: IterationPolicy, tz: ZoneInfo) -> list
     return jobs
 
 
+MAX_ELSEWHERE = 10
+SAVE_PENDING = ("Confirmed, but I could not save the team to the rotation yet (storage trouble). I'll finish it "
+                "within minutes on my own, or click Confirm again; until then the card shows it as pending.")
+
+
+def _tags(mentions: list[Mention]) -> str:
+    return join_names(m.tag for m in mentions)
+
+
+def _same_place(a: Address, b: Address) -> bool:
+    """Two addresses in the same channel or chat (threads of one channel count as the same place)."""
+    return a.conversation_id.split(";")[0] == b.conversation_id.split(";")[0]
+
+
+def today_line(status: SupportStatus) -> str:
+    """Today's duty in one line, as the who card and the page say it: who is on, who is off, what is missing."""
+    duty = status.today
+    line = f"Today ({format_day(duty.day)}): {status.names(duty.on_duty) or 'nobody'} on duty"
+    if duty.absent:
+        line += f"; {status.names(duty.absent)} off"
+    if duty.gaps:
+        line += f". ⚠️ {join_names(duty.gaps).capitalize()}"
+        extra = [p for p in duty.extra if p not in duty.on_duty]
+        line += f": {status.names(extra)} paged as well" if extra else ""
+    return line + "."
+
+
 class RotationDesk:
     """The weekly pick and handover, absences, and what people ask about the rotation."""
 
     def __init__(self, *, members: MemberRepository, weeks: WeekRepository, absences: AbsenceRepository, proposals,
                  audit, conversations: ConversationRepository, jobs: JobRunner, messenger: Messenger,
                  catalogue: Catalogue, policy: IterationPolicy, tz: ZoneInfo, clock: Callable[[], datetime],
-                 requests=None, alerts=None, before_pick=None, target_seconds: int = 300) -> None:
+                 lookup: SupportLookup, requests=None, alerts=None, before_pick=None, target_seconds: int = 300) -> None:
+        self._lookup = lookup
         self._members = members
         self._weeks = weeks
         self._absences = absences
@@ -110,6 +143,7 @@ class RotationDesk:
         added = 0
         for job in due_cycle_jobs(self._clock(), self._policy, self._tz):
             added += await self._jobs.enqueue(job)
+        await self.complete_confirmations()
         return added
 
     async def channel(self) -> Address | None:
@@ -142,66 +176,102 @@ class RotationDesk:
         roster, history, absences = await self._context(iteration)
         today = self._clock().astimezone(self._tz).date()
         if proposal.week is None:
-            found = suggest(iteration, roster, self._calendar, absences, history, today, proposal.skip)
+            found = suggest(iteration, roster, self._calendar, absences, history, today, proposal.skip,
+                            await self._serving_now(iteration))
             return plan_card(iteration, None, roster, found.verdict, [], {}, found.why_none, proposal.revision)
         verdict = check_team(proposal.week, roster, self._calendar, absences, history)
         days = coverage(proposal.week, roster, self._calendar, absences)
         reasons = proposal.notes.get("reasons", {})
         return plan_card(iteration, proposal.week, roster, verdict, days, reasons, [], proposal.revision,
-                         confirmed_by=confirmed_by or proposal.confirmed_by, warnings_extra=proposal.notes.get("warnings"))
+                         confirmed_by=confirmed_by or proposal.confirmed_by, warnings_extra=proposal.notes.get("warnings"),
+                         saving=bool(proposal.confirmed_by) and not proposal.week_saved)
 
     async def suggestion(self, iteration: Iteration, skip: int = 0) -> Suggestion:
         """The fair suggestion for an iteration (skip>0 for alternatives)."""
         roster, history, absences = await self._context(iteration)
-        return suggest(iteration, roster, self._calendar, absences, history, self._clock().astimezone(self._tz).date(), skip)
+        return suggest(iteration, roster, self._calendar, absences, history, self._clock().astimezone(self._tz).date(), skip,
+                       await self._serving_now(iteration))
+
+    async def _serving_now(self, planned: Iteration) -> frozenset[str]:
+        """Who serves in the running iteration (unless that is the one being planned): avoided when others fit."""
+        current = self._policy.at(self._clock(), self._tz)
+        if current.start == planned.start:
+            return frozenset()
+        stored = await self._weeks.get(current.start)
+        return frozenset(p for p in (*stored.value.pair, stored.value.fallback) if p) if stored else frozenset()
 
     def _proposal(self, found: Suggestion, skip: int, **kept) -> Proposal:
         return Proposal(found.week, skip, notes={"reasons": found.reasons, "why_none": found.why_none}, **kept)
 
-    async def pick_now(self, address: Address) -> None:
-        """Post the pick card for the next iteration here and now (someone asked for it)."""
+    async def pick_now(self, address: Address, who: Person) -> None:
+        """Post the pick card for the next iteration here and now (someone on the roster asked for it)."""
+        self._require(await self._roster(), who, Action.PICK)
         iteration = self._policy.at(self._clock(), self._tz).next()
-        stored = await self._proposals.get(iteration.start)
-        if stored is not None and stored.value.card_id:
-            # A fresh card here; the proposal keeps pointing at the newest card.
-            await change_stored(lambda: self._proposals.get(iteration.start),
-                                lambda p, etag: self._proposals.replace(iteration.start, p, etag),
-                                lambda p: replace(p, card_id=""))
-        await self._post_pick(iteration, address)
+        channel = await self.channel()
+        home = channel is not None and _same_place(channel, address)
+        await self._post_pick(iteration, channel if home else address, home=home, fresh=True)
 
     async def _pick(self, job: Job) -> None:
+        """Monday 17:00: the card goes to the rotation channel, whatever was posted elsewhere before."""
         iteration = Iteration(date.fromisoformat(job.payload["start"]), self._policy.length_days)
         channel = await self.channel()
         if channel is None:
             raise DomainError("no channel for the pick card yet; a lead can set one with '@Support Bot rotation here'")
-        await self._post_pick(iteration, channel)
+        await self._post_pick(iteration, channel, home=True)
 
-    async def _post_pick(self, iteration: Iteration, channel: Address) -> None:
+    async def _proposal_for(self, iteration: Iteration) -> Stored[Proposal]:
+        """The iteration's proposal, made from the fair suggestion (or the team already set) if there is none yet."""
+        stored = await self._proposals.get(iteration.start)
+        if stored is not None:
+            return stored
         warnings = []
         if self._before_pick is not None:
             warnings = await self._before_pick()  # Outlook absences, so the suggestion sees them
-        stored = await self._proposals.get(iteration.start)
         confirmed = await self._weeks.get(iteration.start)
-        if stored is None:
+        if confirmed is not None:
+            proposal = Proposal(confirmed.value, 0, confirmed_by="(already set)")
+        else:
             proposal = self._proposal(await self.suggestion(iteration), 0)
-            if confirmed is not None:
-                proposal = Proposal(confirmed.value, 0, confirmed_by="(already set)")
-            proposal = replace(proposal, notes={**proposal.notes, "warnings": warnings})
-            try:
-                await self._proposals.add(iteration.start, proposal)
-            except AlreadyExists:
-                pass
-            stored = await self._proposals.get(iteration.start)
-        if stored.value.card_id:
-            return
-        current = await self._weeks.get(self._policy.at(self._clock(), self._tz).start)
-        mentions = self._people(current.value.pair if current else (), await self._roster())
+        proposal = replace(proposal, notes={**proposal.notes, "warnings": warnings})
+        try:
+            await self._proposals.add(iteration.start, proposal)
+        except AlreadyExists:
+            pass
+        return await self._proposals.get(iteration.start)
+
+    async def _post_pick(self, iteration: Iteration, where: Address, *, home: bool, fresh: bool = False) -> None:
+        """Post the pick card. In the rotation channel it becomes the team's card (once per Monday, unless someone
+        asks for a fresh one there), and cards posted elsewhere by `pick` are marked superseded; elsewhere it is
+        one more card on the same proposal."""
+        stored = await self._proposal_for(iteration)
+        if home and stored.value.card_id and not fresh and stored.value.address and _same_place(stored.value.address, where):
+            return  # the Monday card is there already (a retried job)
+        roster = await self._roster()
+        status = await self._lookup.status()
+        mentions = self._people(status.week.pair if status.week else (), roster)
         intro = "Time to pick the support pair for the next iteration. " + (
-            " ".join(m.tag for m in mentions) + ", please make sure it's confirmed today." if mentions else "Leads, please make sure a pair is picked.")
-        await self._messenger.post(channel, Text(intro, tuple(mentions)))
-        card_id = await self._messenger.post(channel, Card(await self._view(iteration, stored.value), summary="Pick the next support pair"))
-        await change_stored(lambda: self._proposals.get(iteration.start), lambda p, etag: self._proposals.replace(iteration.start, p, etag),
-                            lambda p: replace(p, address=channel, card_id=card_id))
+            f"{_tags(mentions)}, please make sure it's confirmed today." if mentions else "Leads, please make sure a pair is picked.")
+        await self._messenger.post(where, Text(intro, tuple(mentions)))
+        card_id = await self._messenger.post(where, Card(await self._view(iteration, stored.value), summary="Pick the next support pair"))
+        before = stored.value
+
+        def placed(p: Proposal) -> Proposal:
+            if not home:
+                return replace(p, elsewhere=(*p.elsewhere, (where, card_id))[-MAX_ELSEWHERE:])
+            return replace(p, address=where, card_id=card_id, elsewhere=())
+
+        await change_stored(lambda: self._proposals.get(iteration.start),
+                            lambda p, etag: self._proposals.replace(iteration.start, p, etag), placed)
+        if home:
+            link = thread_link(where, card_id)
+            superseded = [*before.elsewhere]
+            if before.card_id and before.address and (before.address, before.card_id) != (where, card_id):
+                superseded.append((before.address, before.card_id))
+            for address, old_card in superseded:
+                try:
+                    await self._messenger.update(address, old_card, superseded_card(iteration, link))
+                except DomainError as err:
+                    log.warning("could not mark an earlier pick card as superseded: %s", err)
 
     def _people(self, ids, roster: dict[str, Member]) -> list[Mention]:
         return [Mention(p, roster[p].display_name if p in roster else p) for p in ids]
@@ -211,6 +281,7 @@ class RotationDesk:
 
     async def _remind(self, job: Job) -> None:
         start = date.fromisoformat(job.payload["start"])
+        await self.complete_confirmations()
         if await self._weeks.get(start) is not None:
             return
         channel = await self.channel()
@@ -218,27 +289,29 @@ class RotationDesk:
             return
         roster = await self._roster()
         current = await self._weeks.get(self._policy.at(self._clock(), self._tz).start)
-        mentions = self._leads(roster) + self._people(current.value.pair if current else (), roster)
+        mentions = self._leads(roster) + [m for m in self._people(current.value.pair if current else (), roster)
+                                          if m.id not in {lead.id for lead in self._leads(roster)}]
         await self._messenger.post(channel, Text(
-            "⏰ The next iteration starts tomorrow and nobody is confirmed yet. " + " ".join(m.tag for m in mentions)
-            + ", please confirm a pair on the card.", tuple(mentions)))
+            f"⏰ The next iteration starts tomorrow and nobody is confirmed yet. {_tags(mentions)}, please confirm "
+            "a pair on the card.", tuple(mentions)))
 
     async def _handover(self, job: Job) -> None:
         iteration = Iteration(date.fromisoformat(job.payload["start"]), self._policy.length_days)
         channel = await self.channel()
         if channel is None:
             return
+        await self.complete_confirmations()
         roster = await self._roster()
         stored = await self._weeks.get(iteration.start)
         if stored is None:
             leads = self._leads(roster)
             await self._messenger.post(channel, Text(
-                "🚨 **The new iteration started and NO support pair is confirmed.** " + " ".join(m.tag for m in leads)
-                + ", please confirm one now: #backend requests are waiting for someone.", tuple(leads)))
+                f"🚨 **The new iteration started and NO support pair is confirmed.** {_tags(leads) or 'Leads'}, please "
+                "confirm one now: #backend requests are waiting for someone.", tuple(leads)))
             return
         week = stored.value
         mentions = self._people(week.pair, roster)
-        lines = [f"Handover for {iteration.label()}: " + " and ".join(m.tag for m in mentions) + " are on support."]
+        lines = [f"Handover for {iteration.label()}: {_tags(mentions)} are on support."]
         if week.fallback:
             fallback = self._people([week.fallback], roster)[0]
             mentions.append(fallback)
@@ -247,6 +320,9 @@ class RotationDesk:
             observer = self._people([week.observer], roster)[0]
             mentions.append(observer)
             lines.append(f"Observing: {observer.tag} (first week, watch and ask).")
+        status = await self._lookup.status()
+        if status.week == week and status.today is not None:
+            lines.append(today_line(status))
         lines.append("Your duties:\n" + "\n".join(f"- {duty}" for duty in DUTIES))
         figures = await self._last_iteration_summary(iteration.previous())
         if figures:
@@ -264,20 +340,21 @@ class RotationDesk:
 
     # ------------------------------------------------------------------ clicks on the pick card
 
-    async def _may_confirm(self, who: Person) -> None:
+    @staticmethod
+    def _require(roster: dict[str, Member], who: Person, action: Action, week: RotationWeek | None = None) -> None:
+        decision = may(who.aad_object_id, action, Facts(roster, week))
+        if not decision:
+            raise NotAllowed(decision.reason)
+
+    async def _may_confirm(self, who: Person) -> dict[str, Member]:
         roster = await self._roster()
-        member = roster.get(who.aad_object_id)
         current = await self._weeks.get(self._policy.at(self._clock(), self._tz).start)
-        if member is not None and member.is_lead:
-            return
-        if current is not None and who.aad_object_id in current.value.pair:
-            return
-        raise NotAllowed("Only the current support pair or a lead can confirm the next pair.")
+        self._require(roster, who, Action.CONFIRM_TEAM, current.value if current else None)
+        return roster
 
     async def _may_propose(self, who: Person) -> dict[str, Member]:
         roster = await self._roster()
-        if who.aad_object_id not in roster:
-            raise NotAllowed("Only people on the roster can propose a pair.")
+        self._require(roster, who, Action.PROPOSE)
         return roster
 
     async def _click(self, start: date, revision: int | None, change) -> tuple[Proposal, bool, str]:
@@ -285,13 +362,19 @@ class RotationDesk:
                                  revision, change, (DomainError,))
 
     async def confirm(self, start: date, revision: int | None, who: Person) -> ActionOutcome:
-        """Confirm the card's team; exactly one of concurrent confirmations wins."""
-        await self._may_confirm(who)
+        """Confirm the card's team, all or nothing: the confirmation is recorded on the proposal first, then
+        the week is written; if that write fails, any later click, the next cycle run or the handover completes it."""
+        roster = await self._may_confirm(who)
         iteration = Iteration(start, self._policy.length_days)
         stored = await self._proposals.get(start)
         if stored is None or stored.value.week is None:
             raise DomainError("There is no team on this card to confirm.")
-        roster, history, absences = await self._context(iteration)
+        if stored.value.confirmed_by:
+            saved = await self._save_week(start)
+            proposal = (await self._proposals.get(start)).value
+            note = f"{proposal.confirmed_by} already confirmed it." if saved else SAVE_PENDING
+            return ActionOutcome(await self._view(iteration, proposal), note, [], saved is not None and revision != proposal.revision)
+        _, history, absences = await self._context(iteration)
         verdict = check_team(stored.value.week, roster, self._calendar, absences, history)
         if not verdict.valid:
             raise DomainError("This team can't be confirmed: " + " ".join(verdict.errors))
@@ -299,21 +382,44 @@ class RotationDesk:
         def confirmed(p: Proposal) -> Proposal:
             if p.confirmed_by:
                 raise DomainError(f"{p.confirmed_by} already confirmed it.")
-            return replace(p, confirmed_by=who.name, revision=p.revision + 1)
+            return replace(p, confirmed_by=who.name, week_saved=False, revision=p.revision + 1)
 
         proposal, changed, note = await self._click(start, revision, confirmed)
+        replies = []
         if changed:
-            week = proposal.week
-            existing = await self._weeks.get(start)
-            if existing is None:
-                await self._weeks.add(week)
+            saved = await self._save_week(start)
+            if saved is None:
+                note = SAVE_PENDING
             else:
-                await self._weeks.replace(week, existing.etag)
-            await self._audit.record(self._clock(), who.name, f"confirmed {_describe(week, roster)} for {iteration.label()}")
-        card = await self._view(iteration, proposal)
-        mentions = self._people(proposal.week.pair, roster) if changed else []
-        replies = [Text("Confirmed: " + " and ".join(m.tag for m in mentions) + f" are on support from {iteration.start:%a %d %b}.", tuple(mentions))] if changed else []
-        return ActionOutcome(card, note, replies, changed)
+                proposal = saved
+                await self._audit.record(self._clock(), who.name, f"confirmed {_describe(proposal.week, roster)} for {iteration.label()}")
+                mentions = self._people(proposal.week.pair, roster)
+                replies = [Text(f"Confirmed: {_tags(mentions)} are on support from {format_day(iteration.start)}.", tuple(mentions))]
+        return ActionOutcome(await self._view(iteration, proposal), note, replies, changed)
+
+    async def _save_week(self, start: date) -> Proposal | None:
+        """Write a confirmed proposal's week and mark it saved; idempotent. None when storage failed (retry later)."""
+        try:
+            stored = await self._proposals.get(start)
+            if stored is None or not stored.value.confirmed_by or stored.value.week_saved:
+                return stored.value if stored else None
+            week = stored.value.week
+            try:
+                await self._weeks.add(week)
+            except AlreadyExists:
+                await change_stored(lambda: self._weeks.get(start), self._weeks.replace, lambda _: week)
+            return await change_stored(lambda: self._proposals.get(start),
+                                       lambda p, etag: self._proposals.replace(start, p, etag),
+                                       lambda p: replace(p, week_saved=True))
+        except (StorageUnavailable, ConcurrencyError) as err:
+            log.warning("the confirmed team of %s is not saved yet: %s", start, err)
+            return None
+
+    async def complete_confirmations(self) -> None:
+        """Finish confirmations whose week was not written (a failure between the two writes)."""
+        current = self._policy.at(self._clock(), self._tz)
+        for iteration in (current, current.next()):
+            await self._save_week(iteration.start)
 
     async def another(self, start: date, revision: int | None, who: Person) -> ActionOutcome:
         """The next-best suggestion."""
@@ -370,12 +476,11 @@ class RotationDesk:
     async def add_absence(self, who: Person, first: date, last: date) -> list[str]:
         """Record my absence; lines for me, plus a warning to the team when it breaks a confirmed week."""
         roster = await self._roster()
-        if who.aad_object_id not in roster:
-            raise NotAllowed("You are not on the roster, so there is nothing to record.")
+        self._require(roster, who, Action.AWAY)
         absence = Absence(who.aad_object_id, first, last, "manual")
         await self._absences.add(absence)
-        await self._audit.record(self._clock(), who.name, f"is away {first:%d.%m.%Y}–{last:%d.%m.%Y}")
-        lines = [f"Noted: you're away {first:%a %d %b %Y} – {last:%a %d %b %Y}."]
+        await self._audit.record(self._clock(), who.name, f"is away {format_span(first, last)}")
+        lines = [f"Noted: you're away {format_span(first, last)}."]
         for stored in await self._weeks.between(first - timedelta(days=self._policy.length_days - 1), last):
             week = stored.value
             if who.aad_object_id not in week.people() or week.iteration.end < first:
@@ -393,10 +498,11 @@ class RotationDesk:
         if channel is None:
             return
         helper = await self._fallback_for(week, roster)
-        mentions = self._people(week.pair, roster) + self._leads(roster)
+        mentions = self._people(week.pair, roster)
+        mentions += [m for m in self._leads(roster) if m.id not in {p.id for p in mentions}]
         text = (f"⚠️ {who.name} will be away, and that breaks the team for {week.iteration.label()}: " + " ".join(verdict.errors)
                 + (f" Suggested fallback: {roster[helper].display_name}." if helper else " I found no fallback who would fix it.")
-                + " " + " ".join(m.tag for m in mentions))
+                + f" {_tags(mentions)}")
         await self._messenger.post(channel, Text(text, tuple(mentions)))
 
     async def _fallback_for(self, week: RotationWeek, roster: dict[str, Member]) -> str | None:

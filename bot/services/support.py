@@ -1,60 +1,45 @@
-"""Who is on support: the current and next iteration's team, as one read model."""
+"""Reading who is on support now: the current and next team, today's absences, and today's duty."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable
 from zoneinfo import ZoneInfo
 
-from ..domain.iteration import Iteration, IterationPolicy
-from ..domain.members import Member
-from ..domain.rotation import Duty, RotationWeek, duty_on
-from .ports import MemberRepository, WeekRepository
+from ..domain.calendar import TeamCalendar
+from ..domain.iteration import IterationPolicy
+from ..domain.status import SupportStatus, build_status
+from .ports import AbsenceRepository, MemberRepository, WeekRepository
 
 
-@dataclass(frozen=True)
-class SupportStatus:
-    """The current and next iteration, their teams, and today's duty."""
+class SupportLookup:
+    """The one place that reads the team for "who is on duty now", for paging, cards, escalations and rights."""
 
-    now: datetime
-    iteration: Iteration
-    week: RotationWeek | None
-    next_iteration: Iteration
-    next_week: RotationWeek | None
-    members: dict[str, Member]
-    today: Duty | None
+    def __init__(self, *, members: MemberRepository, weeks: WeekRepository, absences: AbsenceRepository,
+                 calendar: TeamCalendar, policy: IterationPolicy, tz: ZoneInfo, clock: Callable[[], datetime]) -> None:
+        self._members = members
+        self._weeks = weeks
+        self._absences = absences
+        self._calendar = calendar
+        self._policy = policy
+        self._tz = tz
+        self._clock = clock
 
-    def name(self, person: str | None) -> str:
-        """A person's display name, or their id when they left the roster."""
-        if not person:
-            return ""
-        member = self.members.get(person)
-        return member.display_name if member else person
+    async def status(self, now: datetime | None = None) -> SupportStatus:
+        """Read the current and next team, the roster and today's absences (three round trips, in parallel)."""
+        now = now or self._clock()
+        iteration = self._policy.at(now, self._tz)
+        today = now.astimezone(self._tz).date()
+        stored, roster, away = await asyncio.gather(
+            self._weeks.between(iteration.start, iteration.next().start),
+            self._members.list(),
+            self._absences.overlapping(today, today),
+        )
+        weeks = {s.value.start: s.value for s in stored}
+        members = {s.value.aad_object_id: s.value for s in roster}
+        return build_status(now, self._tz, self._policy, weeks, members, away, self._calendar)
 
-    def leads(self) -> list[Member]:
-        """The active leads."""
-        return [m for m in self.members.values() if m.is_lead and m.active]
-
-
-async def support_status(
-    now: datetime, tz: ZoneInfo, policy: IterationPolicy, members: MemberRepository, weeks: WeekRepository
-) -> SupportStatus:
-    """Read the current and next team in two storage round trips."""
-    iteration = policy.at(now, tz)
-    following = iteration.next()
-    stored = {s.value.start: s.value for s in await weeks.between(iteration.start, following.start)}
-    roster = {s.value.aad_object_id: s.value for s in await members.list()}
-    week = stored.get(iteration.start)
-    today = duty_on(week, now.astimezone(tz).date(), roster) if week else None
-    return SupportStatus(now, iteration, week, following, stored.get(following.start), roster, today)
-
-
-def on_duty_today(status: SupportStatus, with_fallback: bool = False) -> list[str]:
-    """Who of the current team is on duty today (the pair when nobody is), optionally with the fallback."""
-    if status.week is None:
-        return []
-    duty = status.today
-    people = list(duty.on_duty) if duty and duty.on_duty else list(status.week.pair)
-    if with_fallback and status.week.fallback and status.week.fallback not in people:
-        people.append(status.week.fallback)
-    return people
+    async def status_on(self, day_offset: int = 0) -> SupportStatus:
+        """The status a number of days from now (for tests and previews)."""
+        return await self.status(self._clock() + timedelta(days=day_offset))

@@ -25,6 +25,10 @@ class Proposal:
     reminded: int = 0
     revision: int = 0
     notes: dict = field(default_factory=dict)
+    # A confirmation is recorded here first; the week is written after it, and this turns True once it was.
+    week_saved: bool = True
+    # Pick cards posted by `pick` outside the rotation channel: (address, card id), superseded by the channel's card.
+    elsewhere: tuple[tuple[Address, str], ...] = ()
 
 
 def _week(week: RotationWeek | None) -> str:
@@ -42,6 +46,10 @@ def _unweek(raw: str) -> RotationWeek | None:
                         d.get("observer"), d.get("length", 7))
 
 
+def _address(a: Address) -> list[str]:
+    return [a.service_url, a.conversation_id, a.tenant_id, a.channel_id]
+
+
 class TableProposalRepository:
     """Proposals, in Table Storage."""
 
@@ -53,9 +61,10 @@ class TableProposalRepository:
         a = p.address
         return {
             "PartitionKey": "proposal", "RowKey": start.isoformat(), "Week": _week(p.week), "Skip": p.skip,
-            "Address": json.dumps([a.service_url, a.conversation_id, a.tenant_id, a.channel_id]) if a else "",
+            "Address": json.dumps(_address(a)) if a else "",
             "CardId": p.card_id, "ProposedBy": p.proposed_by, "ConfirmedBy": p.confirmed_by, "Reminded": p.reminded,
-            "Revision": p.revision, "Notes": json.dumps(p.notes, ensure_ascii=False),
+            "Revision": p.revision, "Notes": json.dumps(p.notes, ensure_ascii=False), "WeekSaved": p.week_saved,
+            "Elsewhere": json.dumps([[_address(a), card] for a, card in p.elsewhere]),
         }
 
     async def get(self, start: date) -> Stored[Proposal] | None:
@@ -66,7 +75,9 @@ class TableProposalRepository:
         address = json.loads(e["Address"]) if e.get("Address") else None
         proposal = Proposal(_unweek(e.get("Week", "")), int(e.get("Skip", 0)), Address(*address) if address else None,
                             e.get("CardId", ""), e.get("ProposedBy", ""), e.get("ConfirmedBy", ""),
-                            int(e.get("Reminded", 0)), int(e.get("Revision", 0)), json.loads(e.get("Notes") or "{}"))
+                            int(e.get("Reminded", 0)), int(e.get("Revision", 0)), json.loads(e.get("Notes") or "{}"),
+                            bool(e.get("WeekSaved", True)),
+                            tuple((Address(*a), card) for a, card in json.loads(e.get("Elsewhere") or "[]")))
         return Stored(proposal, e.metadata["etag"])
 
     async def add(self, start: date, proposal: Proposal) -> str:

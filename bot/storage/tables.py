@@ -54,7 +54,7 @@ def translated(what: str):
 class TableStore:
     """One Table Storage account, shared by all repositories; table names carry the prefix."""
 
-    TABLES = ("Members", "Weeks", "Conversations", "Requests", "Jobs", "Alerts", "Absences", "Audit", "Proposals", "Handbook")
+    TABLES = ("Members", "Weeks", "Conversations", "Requests", "Jobs", "Alerts", "Absences", "Audit", "Proposals", "Handbook", "Swaps")
 
     def __init__(self, service: TableServiceClient, prefix: str) -> None:
         self._service = service

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
-from ..domain.rotation import RotationWeek
+from ..domain.rotation import Cover, RotationWeek
 from ..domain.versioned import Stored
 from .tables import EntityTable, TableStore
 
@@ -21,6 +22,7 @@ def _to_entity(week: RotationWeek) -> dict:
         "FallbackDays": ",".join(str(d) for d in sorted(week.fallback_days)),
         "Observer": week.observer or "",
         "LengthDays": week.length_days,
+        "Covers": json.dumps([[c.day.isoformat(), c.person, c.replaces] for c in week.covers]) if week.covers else "",
     }
 
 
@@ -33,6 +35,8 @@ def _from_entity(entity: dict) -> Stored[RotationWeek]:
         fallback_days=frozenset(int(d) for d in days.split(",") if d != ""),
         observer=entity.get("Observer") or None,
         length_days=int(entity.get("LengthDays", 7)),
+        covers=tuple(Cover(date.fromisoformat(d), person, replaces)
+                     for d, person, replaces in json.loads(entity.get("Covers") or "[]")),
     )
     return Stored(week, entity.metadata["etag"])
 

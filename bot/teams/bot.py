@@ -10,12 +10,12 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelData
 
 from ..commands.actions import STALE, ActionRequest, ActionResult, actions
-from ..commands.help import unknown_hint
-from ..domain.messages import Reply, Text
-from ..commands.router import Caller, CommandRequest, Scope, router
+from ..commands.router import Caller, Scope
+from ..core.app import Conversations
+from ..core.inbound import Message
 from ..domain.errors import DomainError, StorageUnavailable
-from ..domain.messages import Mention
-from ..domain.requests import Address, Person
+from ..domain.messages import Reply, Text
+from ..domain.requests import Address
 from .http import tenant_of
 from .pacing import ConversationPacer
 from .render import ADAPTIVE_CARD, card_attachment, to_activity
@@ -74,12 +74,25 @@ def caller_of(activity: Activity) -> Caller:
     return Caller(aad_object_id=(sender.aad_object_id or "").lower(), name=sender.name or "", teams_id=sender.id or "")
 
 
+class _Turn:
+    """The core's Turn on botbuilder: replies to the activity's conversation, paced."""
+
+    def __init__(self, bot: "SupportBot", turn_context: TurnContext) -> None:
+        self._bot = bot
+        self._turn_context = turn_context
+
+    async def send(self, replies: list[Reply]) -> None:
+        """Send the replies in order."""
+        await self._bot._send(self._turn_context, replies)
+
+
 class SupportBot(ActivityHandler):
     """Answers messages, card clicks and installs."""
 
-    def __init__(self, services: "Services", pacer: ConversationPacer) -> None:
+    def __init__(self, services: "Services", pacer: ConversationPacer, conversations: Conversations) -> None:
         self._services = services
         self._pacer = pacer
+        self._conversations = conversations
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
         conversation = turn_context.activity.conversation.id
@@ -90,78 +103,22 @@ class SupportBot(ActivityHandler):
                 await with_retries(lambda: turn_context.send_activity(activity), "sending a reply")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        """Route a message: commands, a support request in a request channel, or a thread reply."""
+        """Hand the message to the core (commands, requests, thread replies); Action.Submit goes to the card actions."""
         activity = turn_context.activity
         if activity.value and isinstance(activity.value, dict) and not (activity.text or "").strip():
             await self._submit_fallback(turn_context, activity.value)
             return
         scope = scope_of(activity)
-        if scope is not Scope.PERSONAL and not mentions_bot(activity):
-            # With the RSC permission every channel message arrives; only thread replies matter.
-            await self._thread_reply(turn_context)
-            return
-        text = TurnContext.remove_recipient_mention(activity) if scope is not Scope.PERSONAL else activity.text
-        text = (text or "").strip()
-        match = router.match(text, scope)
-        if match is not None:
-            command, args = match
-            request = CommandRequest(caller_of(activity), scope, text, args, self._services.clock(), self._services,
-                                     address_of(activity))
-            await self._send(turn_context, await self._guarded(command.handler(request)))
-        elif scope is Scope.CHANNEL and self._services.desk.catalogue.is_request_channel(channel_of(activity)):
-            await self._open_request(turn_context, text)
-        else:
-            await self._send(turn_context, [unknown_hint(scope)])
+        mentioned = scope is Scope.PERSONAL or mentions_bot(activity)
+        text = TurnContext.remove_recipient_mention(activity) if scope is not Scope.PERSONAL and mentioned else activity.text
+        message = Message(
+            id=activity.id or "", sender=caller_of(activity), scope=scope, text=(text or "").strip(), mentioned=mentioned,
+            address=address_of(activity), at=self._services.clock(),
+            thread_root=activity.conversation.id.partition(";messageid=")[2] if scope is Scope.CHANNEL else "",
+        )
+        await self._conversations.on_message(message, _Turn(self, turn_context))
         if scope is Scope.PERSONAL:
             await self._remember_personal(turn_context)
-
-    async def _open_request(self, turn_context: TurnContext, text: str) -> None:
-        """Record the request, acknowledge it in the thread at once, then page in the background."""
-        activity = turn_context.activity
-        caller = caller_of(activity)
-        requester = Person(caller.aad_object_id, caller.name or "there", caller.teams_id)
-        if not text:
-            mention = Mention(requester.mention_id, requester.name)
-            await self._send(turn_context, [Text(f"Hi {mention.tag}, what's the problem? Describe it in one message "
-                                                 "with me mentioned, and I'll page the support pair.", (mention,))])
-            return
-        desk = self._services.desk
-        address = address_of(activity)
-        try:
-            opened = await desk.open(message_id=activity.id, address=address, requester=requester, text=text,
-                                     received_at=self._services.clock())
-        except StorageUnavailable:
-            log.warning("could not record a request", exc_info=True)
-            await self._send(turn_context, [Text("I couldn't record this request because my storage is down. "
-                                                 "Please page the support pair directly; I'm sorry.")])
-            return
-        if opened is None:
-            return  # Teams delivered the same message again; it was acknowledged the first time
-        request, paging = opened
-        await self._send(turn_context, [desk.ack(request)])
-        paging.start(acked_at=self._services.clock().isoformat())
-        log.info("support request acknowledged")
-
-    async def _thread_reply(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
-        root = activity.conversation.id.partition(";messageid=")[2]
-        if not root or root == activity.id or not self._services.desk:
-            return
-        caller = caller_of(activity)
-        try:
-            await self._services.desk.thread_reply(root, Person(caller.aad_object_id, caller.name, caller.teams_id), self._services.clock())
-        except DomainError:
-            log.warning("could not record a thread reply", exc_info=True)
-
-    async def _guarded(self, work) -> list[Reply]:
-        """Run a handler; domain errors become a plain answer instead of an apology."""
-        try:
-            return await work
-        except StorageUnavailable:
-            log.warning("storage unavailable while handling a command", exc_info=True)
-            return [Text("I can't reach the rotation data right now. Nothing was changed; please try again in a minute.")]
-        except DomainError as err:
-            return [Text(str(err))]
 
     async def _run_action(self, turn_context: TurnContext, data: dict) -> ActionResult:
         verb = actions.parse(data.get("verb"))

@@ -73,7 +73,7 @@ async def test_fixture_alert_is_stored_fast_and_posted_as_a_card(http, alert_bot
     card = channel_cards(connector)[0].body["attachments"][0]["content"]
     text = json.dumps(card, ensure_ascii=False)
     for expected in ("NoMethodError", "undefined method `tour' for nil:NilClass", "Api::V2::ToursController#export",
-                     "production · 2026.11.30-1", "Users affected", "Dora Dev · Paula Pair",
+                     "production · 2026.11.30-1", "Users affected", "Dora Dev and Paula Pair",
                      "https://app.bugsnag.com/liefery/liefery-backend/errors/6560e0000000000000000abc"):
         assert expected in text, expected
     assert_valid_cards(card)

@@ -16,7 +16,7 @@ async def test_who_in_personal_chat_answers_with_the_team_card(http, bot, connec
     assert sent.conversation_id == "a:1personal0chat0id"
     (card,) = connector.cards()
     text = json.dumps(card, ensure_ascii=False)
-    assert "Dora Dev (production access) · Paula Prod (production access)" in text
+    assert "Dora Dev (production access) and Paula Prod (production access)" in text
     assert "Fritz Fallback (Fri)" in text
     assert "Observer" in text and "Nico New" in text
     assert "Not picked yet." in text  # the demo leaves the next iteration open

@@ -31,7 +31,7 @@ async def test_who_in_the_personal_chat_and_refresh(playground):
     message = await playground.wait_for_message(lambda m: m.get("attachments"), conversation_id=chat, timeout=15)
     card = card_of(message)
     text = json.dumps(card, ensure_ascii=False)
-    assert "Dora Dev (production access) · Paula Prod (production access)" in text
+    assert "Dora Dev (production access) and Paula Prod (production access)" in text
     assert_valid_cards(card)
     answer = await playground.invoke(message["conversationId"], dora, message["messageId"], "who.refresh", {"verb": "who.refresh"})
     assert answer["type"] == "application/vnd.microsoft.card.adaptive"

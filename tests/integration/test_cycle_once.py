@@ -19,6 +19,7 @@ from bot.services.jobs import JobRunner
 from bot.services.roster import import_roster
 from bot.services.roster_file import RosterDocument, parse_roster
 from bot.services.rotation import RotationDesk
+from bot.services.support import SupportLookup
 from bot.storage.absences import TableAbsenceRepository
 from bot.storage.alerts import TableAlertRepository
 from bot.storage.audit import TableAuditLog
@@ -65,11 +66,14 @@ class Clock:
 def desk(store, clock, messenger, **extra) -> tuple[RotationDesk, JobRunner]:
     jobs = JobRunner(TableJobRepository(store), clock)
     conversations = TableConversationRepository(store)
+    catalogue = load_catalogue(str(ROOT / "tests/fixtures/support_always.yaml"), BERLIN)
+    members, weeks, absences = TableMemberRepository(store), TableWeekRepository(store), TableAbsenceRepository(store)
+    lookup = SupportLookup(members=members, weeks=weeks, absences=absences, calendar=catalogue.calendar,
+                           policy=IterationPolicy(), tz=BERLIN, clock=clock)
     rotation = RotationDesk(
-        members=TableMemberRepository(store), weeks=TableWeekRepository(store), absences=TableAbsenceRepository(store),
+        members=members, weeks=weeks, absences=absences,
         proposals=TableProposalRepository(store), audit=TableAuditLog(store), conversations=conversations, jobs=jobs,
-        messenger=messenger, catalogue=load_catalogue(str(ROOT / "tests/fixtures/support_always.yaml"), BERLIN),
-        policy=IterationPolicy(), tz=BERLIN, clock=clock, **extra,
+        messenger=messenger, catalogue=catalogue, policy=IterationPolicy(), tz=BERLIN, clock=clock, lookup=lookup, **extra,
     )
     return rotation, jobs
 

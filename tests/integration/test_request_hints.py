@@ -36,8 +36,8 @@ async def desk(store: TableStore, earlier: list[SupportRequest] = ()) -> Request
         await requests.add(r)
     handbook = Handbook(TableHandbookRepository(store), clock)
     await handbook.import_markdown(HANDBOOK)
-    return RequestDesk(requests=requests, members=None, weeks=None, jobs=JobRunner(TableJobRepository(store), clock),
-                       messenger=None, catalogue=Catalogue(), policy=IterationPolicy(), tz=ZoneInfo("Europe/Berlin"),
+    return RequestDesk(requests=requests, lookup=None, jobs=JobRunner(TableJobRepository(store), clock),
+                       messenger=None, catalogue=Catalogue(), tz=ZoneInfo("Europe/Berlin"),
                        clock=clock, timings=Timings(), handbook=handbook)
 
 
@@ -74,9 +74,9 @@ async def test_an_unreachable_table_service_gives_no_hints_and_no_error(prefix):
     dead = connection_string(free_port())
     store = TableStore.from_connection_string(dead, prefix)
     clock = lambda: NOW  # noqa: E731
-    desk_ = RequestDesk(requests=TableRequestRepository(store), members=None, weeks=None,
+    desk_ = RequestDesk(requests=TableRequestRepository(store), lookup=None,
                         jobs=JobRunner(TableJobRepository(store), clock), messenger=None, catalogue=Catalogue(),
-                        policy=IterationPolicy(), tz=ZoneInfo("Europe/Berlin"), clock=clock, timings=Timings(),
+                        tz=ZoneInfo("Europe/Berlin"), clock=clock, timings=Timings(),
                         handbook=Handbook(TableHandbookRepository(store), clock))
     try:
         assert await desk_.hints(request("Fahrer-App Login geht nicht", NOW)) == ([], None)

@@ -77,3 +77,28 @@ def test_round_the_clock_team():
     assert cal.is_working_time(christmas_night)
     assert cal.add_working_seconds(christmas_night, 120) == at(2026, 12, 26, 0, 1)
     assert cal.describe() == "Mon–Sun 00:00–24:00"
+
+
+ROUND_THE_CLOCK = TeamCalendar(weekdays=frozenset(range(7)), start=time(0), end=time.max, public_holidays=False)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 3, 28, 23, 58, tzinfo=timezone.utc),  # spans 02:00 -> 03:00 Berlin on 29 March
+        datetime(2026, 3, 28, 22, 59, tzinfo=timezone.utc),  # spans Berlin midnight before the change
+        datetime(2026, 10, 24, 23, 58, tzinfo=timezone.utc),  # spans 03:00 -> 02:00 Berlin on 25 October
+        datetime(2026, 10, 25, 22, 58, tzinfo=timezone.utc),  # spans the first midnight after the change
+        datetime(2026, 3, 29, 1, 30, tzinfo=BERLIN),  # local times, as the clock may hand them in
+        datetime(2026, 10, 25, 1, 30, tzinfo=BERLIN),
+    ],
+)
+@pytest.mark.parametrize("seconds", [60, 300, 600, 3 * 3600, 26 * 3600])
+def test_round_the_clock_working_time_is_elapsed_time_across_dst(start, seconds):
+    # Elapsed time is measured in UTC: a local datetime plus a timedelta is wall-clock arithmetic.
+    assert ROUND_THE_CLOCK.add_working_seconds(start, seconds) == start.astimezone(timezone.utc) + timedelta(seconds=seconds)
+
+
+def test_office_hours_target_across_the_spring_change_counts_real_minutes():
+    # Fri 27 March 17:58 + 5 working minutes: 2 min on Friday, 3 min from Monday 09:00 (after the change).
+    assert CAL.add_working_seconds(at(2026, 3, 27, 17, 58), 300) == at(2026, 3, 30, 9, 3)

@@ -75,7 +75,7 @@ def test_the_calendar_is_a_subscribable_rfc5545_feed():
 
 
 def test_one_event_per_person_per_duty_day_in_each_role():
-    # Bob is away on Tuesday 8 Dec, so he has one pair day fewer.
+    # Bob is away on Tue 8 Dec, so he has one pair day fewer.
     cal = feed([CURRENT], absences=[Absence("aad-bob", date(2026, 12, 8), date(2026, 12, 8))])
     assert by_person_and_role(cal) == {
         ("Alice", "Pair"): 4,  # Wed, Thu, Mon, Tue: not Friday, her day off

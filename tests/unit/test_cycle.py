@@ -39,6 +39,6 @@ def test_the_handover_is_not_sent_a_day_late():
 
 
 def test_times_stay_local_across_the_dst_change():
-    jobs = ids(datetime(2026, 3, 28, 12, 0, tzinfo=BERLIN))  # clocks go forward on Sunday 29 March
+    jobs = ids(datetime(2026, 3, 28, 12, 0, tzinfo=BERLIN))  # clocks go forward on Sun 29 March
     assert jobs["cycle|pick|2026-04-01"].astimezone(BERLIN).hour == 17
     assert jobs["cycle|pick|2026-04-01"].utcoffset().total_seconds() == 7200

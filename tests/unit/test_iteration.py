@@ -35,7 +35,7 @@ def test_iteration_across_the_year_end():
 
 
 def test_spring_dst_iteration_is_an_hour_short():
-    iteration = POLICY.containing(date(2026, 3, 29))  # clocks go forward on Sunday 29 March 2026
+    iteration = POLICY.containing(date(2026, 3, 29))  # clocks go forward on Sun 29 March 2026
     first, after = iteration.bounds(BERLIN)
     assert iteration.start == date(2026, 3, 25)
     assert (after.astimezone(timezone.utc) - first.astimezone(timezone.utc)) == timedelta(hours=167)

@@ -6,8 +6,10 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.iteration import IterationPolicy
 from bot.domain.members import Member, Role
-from bot.domain.rotation import RotationWeek, duty_on
-from bot.services.support import SupportStatus
+from bot.domain.calendar import TeamCalendar
+from bot.domain.planning import Absence
+from bot.domain.rotation import RotationWeek
+from bot.domain.status import build_status
 from cards.who import who_card
 from tests.support.cardcheck import assert_valid_cards
 
@@ -25,10 +27,9 @@ NOW = datetime(2026, 12, 4, 10, tzinfo=timezone.utc)  # a Friday
 POLICY = IterationPolicy()
 
 
-def status(week=None, next_week=None):
-    iteration = POLICY.at(NOW, ZoneInfo("Europe/Berlin"))
-    today = duty_on(week, date(2026, 12, 4), ROSTER) if week else None
-    return SupportStatus(NOW, iteration, week, iteration.next(), next_week, ROSTER, today)
+def status(week=None, next_week=None, absences=()):
+    weeks = {w.start: w for w in (week, next_week) if w}
+    return build_status(NOW, ZoneInfo("Europe/Berlin"), POLICY, weeks, ROSTER, absences, TeamCalendar())
 
 
 def card_text(card: dict) -> str:
@@ -40,18 +41,19 @@ def test_full_team_card():
     card = who_card(status(week, RotationWeek(date(2026, 12, 9), ("e1", "d4"))))
     text = card_text(card)
     assert "Wed 2 Dec – Tue 8 Dec 2026" in text
-    assert "Dora Dev (production access) · Paula Prod (no production access)" in text
+    assert "Dora Dev (production access) and Paula Prod (no production access)" in text
     assert "Fritz Fallback (Fri)" in text
     assert "Nico New" in text
-    assert "Today (Fri 4 Dec): Paula Prod, Fritz Fallback; off today: Dora Dev" in text
-    assert "Lars Lead (no production access) · Fritz Fallback (production access)" in text
+    assert "Today (Fri 4 Dec): Paula Prod and Fritz Fallback on duty; off today: Dora Dev" in text
+    assert "⚠️" not in text
+    assert "Lars Lead (no production access) and Fritz Fallback (production access)" in text
     assert_valid_cards(card)
 
 
 def test_empty_rotation_names_the_leads():
     card = who_card(status())
     text = card_text(card)
-    assert "Nobody is set for this iteration. Ask Lars Lead to pick a pair." in text
+    assert "Nobody is set for this iteration. Ask Lars Lead to pick a pair" in text
     assert "Not picked yet." in text
     assert_valid_cards(card)
 
@@ -59,3 +61,16 @@ def test_empty_rotation_names_the_leads():
 def test_member_who_left_is_shown_as_such():
     card = who_card(status(RotationWeek(date(2026, 12, 2), ("d1", "gone"))))
     assert "gone (no longer on the roster)" in card_text(card)
+
+
+def test_an_absence_shows_as_the_page_would_fill_the_gap():
+    # Thursday: Dora (the only production access of the pair) is away; Fritz is free and fills the gap.
+    week = RotationWeek(date(2026, 12, 2), ("d1", "d2"), fallback="d4", fallback_days=frozenset({4}))
+    thursday = datetime(2026, 12, 3, 10, tzinfo=timezone.utc)
+    weeks = {week.start: week}
+    current = build_status(thursday, ZoneInfo("Europe/Berlin"), POLICY, weeks, ROSTER,
+                           [Absence("d1", date(2026, 12, 3), date(2026, 12, 3))], TeamCalendar())
+    text = card_text(who_card(current))
+    assert "Today (Thu 3 Dec): Paula Prod on duty; off today: Dora Dev" in text
+    assert "⚠️ Today only one person is on duty and nobody on duty has production access. A request also pages Fritz Fallback." in text
+    assert current.paged() == ("d2", "d4")
