@@ -99,7 +99,7 @@ class AlertDesk:
         alert = Alert.from_dict(job.payload["alert"])
         channel = await self.channel()
         if channel is None:
-            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS)
+            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
         now = self._clock()
         stored = await self._alerts.get(alert.key)
         earlier = ""
@@ -154,7 +154,7 @@ class AlertDesk:
             return  # a fresh thread replaced this one
         thread = stored.value
         if thread.snoozed_until and thread.snoozed_until > now and thread.clock_running:
-            raise RetryLater("snoozed", (thread.snoozed_until - now).total_seconds())
+            raise RetryLater("snoozed", (thread.snoozed_until - now).total_seconds(), waiting=True)
         if not thread.needs_escalation(level, now):
             return
         status = await self._status()
