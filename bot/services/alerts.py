@@ -123,8 +123,13 @@ class AlertDesk:
             etag = await self._alerts.add(thread)
         except AlreadyExists:
             raise RetryLater("another event of this error is being posted", 1) from None
-        status = await self._status()
-        card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=alert.title))
+        try:
+            status = await self._status()
+            card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=alert.title))
+        except DomainError:
+            # Give the claim back, or every later attempt would wait for a card that is never posted.
+            await self._alerts.remove(thread, etag)
+            raise
         thread = replace(thread, address=thread_address(channel, card_id), card_id=card_id)
         await self._alerts.replace(thread, etag)
         if alert.production:
