@@ -7,16 +7,19 @@ from bot.domain.versioned import Stored
 from bot.storage.jobs import TableJobRepository
 from tests.integration.test_roster_cli import run
 
-NOW = datetime.now(timezone.utc)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 async def park(store, job_id: str, error: str) -> None:
-    jobs = TableJobRepository(store)
-    await jobs.add(Job(job_id, "alert.deliver", NOW))
-    (stored,) = [s for s in await jobs.due(NOW + timedelta(seconds=1)) if s.value.id == job_id]
-    leased = stored.value.leased("x", NOW, 15)
+    jobs, at = TableJobRepository(store), now()
+    await jobs.add(Job(job_id, "alert.deliver", at))
+    (stored,) = [s for s in await jobs.due(at) if s.value.id == job_id]
+    leased = stored.value.leased("x", at, 15)
     etag = await jobs.move(stored, leased)
-    await jobs.move(Stored(leased, etag), leased.park(NOW, error))
+    await jobs.move(Stored(leased, etag), leased.park(at, error))
 
 
 async def test_list_and_retry_one_and_all(store, storage_env):
@@ -30,5 +33,5 @@ async def test_list_and_retry_one_and_all(store, storage_env):
     again = run(["jobs", "retry", "alert|1"], storage_env)
     assert again.returncode == 1 and "no parked job 'alert|1'" in again.stderr
     assert "retried 1 parked job;" in run(["jobs", "retry", "--all"], storage_env).stdout
-    assert [s.value.attempts for s in await TableJobRepository(store).due(NOW + timedelta(seconds=5))] == [0, 0]
+    assert [s.value.attempts for s in await TableJobRepository(store).due(now())] == [0, 0]
     assert run(["jobs", "retry"], storage_env).returncode == 2  # an id or --all
