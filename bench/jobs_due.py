@@ -63,10 +63,12 @@ async def insert(client, entities: list[dict]) -> None:
 
 
 def jobs(prefix: str, count: int, due: datetime, step: timedelta = timedelta(0)) -> list[Job]:
+    """`count` escalation jobs named prefix|n, due from `due` on, `step` apart."""
     return [Job(f"{prefix}|{n}", "request.escalate", due + n * step, {"request": f"r{n}", "level": 1}) for n in range(count)]
 
 
 async def add(new_client, old_client, now: datetime, waiting: list[Job], leased: list[Job] = (), due: list[Job] = ()) -> None:
+    """Store the same jobs in both layouts; leased ones are held by another instance until now + 15 s."""
     new_rows, old_rows = [], []
     for job in [*waiting, *due]:
         new_rows += [marker(job), to_entity(job)]
@@ -80,6 +82,7 @@ async def add(new_client, old_client, now: datetime, waiting: list[Job], leased:
 
 
 async def measure(size: int, polls: int, repo: TableJobRepository, new_calls, old_client, old_calls, now: datetime) -> dict:
+    """Time and count `polls` polls of each shape, taking turns."""
     ours: list[tuple[float, int, int, int]] = []
     base: list[tuple[float, int, int, int]] = []
     for _ in range(polls):
@@ -93,6 +96,7 @@ async def measure(size: int, polls: int, repo: TableJobRepository, new_calls, ol
         base.append((time.perf_counter() - started, old_calls.round_trips, old_calls.rows_read, len(found_old)))
 
     def summary(samples: list[tuple[float, int, int, int]]) -> dict:
+        """Median and p90 wall time; the most round trips, rows and due jobs any poll saw."""
         return {
             "wall_ms_median": round(statistics.median(s[0] for s in samples) * 1000, 2),
             "wall_ms_p90": round(sorted(s[0] for s in samples)[int(0.9 * (len(samples) - 1))] * 1000, 2),
@@ -110,6 +114,7 @@ async def measure(size: int, polls: int, repo: TableJobRepository, new_calls, ol
 
 
 async def run(sizes: list[int], polls: int) -> dict:
+    """Start Azurite, grow the waiting jobs step by step, and measure at each size."""
     azurite = Azurite().start()
     try:
         suffix = uuid.uuid4().hex[:8]
@@ -138,6 +143,7 @@ async def run(sizes: list[int], polls: int) -> dict:
 
 
 def table(report: dict) -> str:
+    """The results as a fixed-width table."""
     lines = [
         "waiting  leased  due | ours: trips  rows   ms p50 | baseline: trips  rows   ms p50 | ratio ms  ratio rows",
         "-" * 104,
@@ -152,6 +158,7 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Run the bench, print the table and write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.jobs_due", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,1000,10000", help="waiting jobs per step, ascending (default 10,1000,10000)")
     parser.add_argument("--polls", type=int, default=20, help="timed polls per shape and size (default 20)")

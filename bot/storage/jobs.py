@@ -151,10 +151,7 @@ class TableJobRepository:
                 return None
 
     async def move(self, stored: Stored[Job], to: Job) -> str | None:
-        """Replace a job read with this ETag by its next state (take, renew, reschedule, park, retry).
-
-        Returns the new ETag; None when another instance moved or finished the job first.
-        """
+        """Replace a job read with this ETag by its next state; the new ETag, or None when another instance moved it first."""
         old, new = row_key(stored.value), row_key(to)
         if old == new:
             # Same key (a renewal within the clock's resolution): a conditional replace does it alone.
