@@ -1,4 +1,4 @@
-"""Command-line tools: python -m bot roster import FILE | roster export | demo-seed FILE."""
+"""Command-line tools: python -m bot roster import FILE | roster export | handbook … | jobs list | jobs retry ID|--all | demo-seed FILE."""
 
 import sys
 

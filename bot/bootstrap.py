@@ -18,6 +18,7 @@ from .commands import (  # noqa: F401 - importing registers the commands and car
     channels as _channels,
     handbook as _handbook,
     help as _help,
+    jobs as _jobs,
     requests as _requests,
     rotation as _rotation,
     stats as _stats,
@@ -27,6 +28,7 @@ from .config import ConfigError, Settings
 from .logs import bound
 from .domain.errors import DomainError
 from .domain.iteration import IterationPolicy
+from .domain.jobs import JobPolicy
 from .domain.requests import Address
 from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
 from .services.calendar_feed import load_feed
@@ -115,7 +117,8 @@ def build_services(settings: Settings, clock: Clock = system_clock, catalogue: C
         conversations=conversations,
         requests=TableRequestRepository(store),
         handbook=Handbook(TableHandbookRepository(store), clock),
-        jobs=JobRunner(TableJobRepository(store), clock, settings.job_poll_seconds),
+        jobs=JobRunner(TableJobRepository(store), clock, settings.job_poll_seconds,
+                       JobPolicy(give_up_seconds=settings.job_give_up_seconds)),
         absences=absences,
         audit=TableAuditLog(store),
         alerts=TableAlertRepository(store),
@@ -142,6 +145,16 @@ async def _keep_cycle(rotation: RotationDesk, every_seconds: float = 600) -> Non
         except DomainError as err:
             log.warning("could not schedule the weekly cycle: %s", err)
         await asyncio.sleep(every_seconds)
+
+
+async def _parked_jobs(services: Services, timeout: float = 3.0) -> int | None:
+    """How many jobs are parked; None when Table Storage did not answer in time."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await services.jobs.parked_count()
+    except (DomainError, asyncio.TimeoutError) as err:
+        log.warning("could not count parked jobs: %s", err)
+        return None
 
 
 @web.middleware
@@ -228,8 +241,10 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
     app["services"] = services
 
     async def healthz(_: web.Request) -> web.Response:
-        ok = await services.store.ping()
-        return web.json_response({"status": "ok" if ok else "table storage unreachable"}, status=200 if ok else 503)
+        parked = await _parked_jobs(services) if await services.store.ping() else None
+        if parked is None:
+            return web.json_response({"status": "table storage unreachable"}, status=503)
+        return web.json_response({"status": "ok", "parked_jobs": parked})
 
     async def startup(_: web.Application) -> None:
         # botbuilder's connector client sends through `requests` in the default executor; with the asyncio

@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     himp.add_argument("--if-empty", action="store_true", help="import only into an empty handbook (for demo data)")
     hexp = handbook.add_parser("export", help="write the stored handbook as Markdown")
     hexp.add_argument("-o", "--output", type=Path, help="a file instead of standard output")
+    jobs = sub.add_parser("jobs", help="list or retry parked jobs").add_subparsers(dest="action", required=True)
+    jobs.add_parser("list", help="the parked jobs: id, kind, since when, attempts, last error")
+    jretry = jobs.add_parser("retry", help="run a parked job again from the start")
+    which = jretry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="the job id, as `jobs list` shows it")
+    which.add_argument("--all", action="store_true", help="every parked job")
     demo = sub.add_parser("demo-seed", help="seed a demo roster and rotation when the tables are empty")
     demo.add_argument("file", type=Path)
     return parser
@@ -60,6 +66,25 @@ async def _handbook(args: argparse.Namespace, services) -> int:
     return 0
 
 
+async def _jobs(args: argparse.Namespace, services) -> int:
+    runner = services.jobs
+    if args.action == "list":
+        parked = await runner.parked()
+        for job in parked:
+            print(f"{job.id}\t{job.kind}\tparked {job.parked_at:%Y-%m-%d %H:%M} UTC\t{job.attempts} attempts\t{job.last_error}")
+        print(f"{len(parked)} parked job{'s' if len(parked) != 1 else ''}", file=sys.stderr)
+        return 0
+    if args.all:
+        count = len(await runner.retry_all())
+        print(f"retried {count} parked job{'s' if count != 1 else ''}; a running bot picks them up within a poll")
+        return 0
+    if await runner.retry(args.id) is None:
+        print(f"error: no parked job {args.id!r} (see `python -m bot jobs list`)", file=sys.stderr)
+        return 1
+    print(f"retried {args.id}; a running bot picks it up within a poll")
+    return 0
+
+
 async def _run(args: argparse.Namespace) -> int:
     if args.command == "handbook" and args.action == "import":
         parse_handbook(args.file.read_text(encoding="utf-8"))  # a bad file is reported before any connection
@@ -68,6 +93,8 @@ async def _run(args: argparse.Namespace) -> int:
         await services.store.ensure_tables()
         if args.command == "handbook":
             return await _handbook(args, services)
+        if args.command == "jobs":
+            return await _jobs(args, services)
         if args.command == "demo-seed":
             text = args.file.read_text(encoding="utf-8")
             print(await seed_demo(text, services.clock(), services.settings.tz, services.policy, services.members, services.weeks))

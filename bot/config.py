@@ -51,6 +51,7 @@ class Settings:
     jira_email: str = ""
     jira_api_token: str = field(default="", repr=False)
     job_poll_seconds: float = 1.0
+    job_give_up_seconds: int = 21600
     ticket_retry_seconds: float = 60.0
     bugsnag_webhook_secret: str = field(default="", repr=False)
     bugsnag_project_ids: frozenset[str] = frozenset()
@@ -273,6 +274,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         **_escalation(env),
         **_jira(env),
         job_poll_seconds=_int(env, "JOB_POLL_MILLISECONDS", 1000, 50, 60000) / 1000,
+        # At least a minute, so a job gets a few backed-off attempts; at most 30 days.
+        job_give_up_seconds=_int(env, "JOB_GIVE_UP_SECONDS", 21600, 60, 30 * 86400),
         ticket_retry_seconds=_int(env, "JIRA_RETRY_SECONDS", 60, 1, 3600),
         **_bugsnag(env),
         **_graph(env, auth),

@@ -24,3 +24,5 @@ class Verb(str, enum.Enum):
     SWAP_ACCEPT = "swap.accept"
     SWAP_DECLINE = "swap.decline"
     MEMBER_EDIT = "member.edit"
+    JOB_RETRY = "job.retry"
+    JOB_RETRY_ALL = "job.retry_all"

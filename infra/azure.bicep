@@ -61,6 +61,9 @@ param alertEscalationSeconds string = ''
 @description('JOB_POLL_MILLISECONDS; empty for the bot\'s default.')
 param jobPollMilliseconds string = ''
 
+@description('JOB_GIVE_UP_SECONDS: how long a failing job is retried before it is parked; empty for the bot\'s default.')
+param jobGiveUpSeconds string = ''
+
 @description('MAX_BODY_BYTES; empty for the bot\'s default.')
 param maxBodyBytes string = ''
 
@@ -395,6 +398,10 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
         {
           name: 'JOB_POLL_MILLISECONDS'
           value: jobPollMilliseconds
+        }
+        {
+          name: 'JOB_GIVE_UP_SECONDS'
+          value: jobGiveUpSeconds
         }
         // Jira: all three or none; the token comes from Key Vault.
         {

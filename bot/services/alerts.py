@@ -99,7 +99,7 @@ class AlertDesk:
         alert = Alert.from_dict(job.payload["alert"])
         channel = await self.channel()
         if channel is None:
-            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS)
+            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
         now = self._clock()
         stored = await self._alerts.get(alert.key)
         earlier = ""
@@ -123,8 +123,13 @@ class AlertDesk:
             etag = await self._alerts.add(thread)
         except AlreadyExists:
             raise RetryLater("another event of this error is being posted", 1) from None
-        status = await self._status()
-        card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=alert.title))
+        try:
+            status = await self._status()
+            card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=alert.title))
+        except DomainError:
+            # Give the claim back, or every later attempt would wait for a card that is never posted.
+            await self._alerts.remove(thread, etag)
+            raise
         thread = replace(thread, address=thread_address(channel, card_id), card_id=card_id)
         await self._alerts.replace(thread, etag)
         if alert.production:
@@ -154,7 +159,7 @@ class AlertDesk:
             return  # a fresh thread replaced this one
         thread = stored.value
         if thread.snoozed_until and thread.snoozed_until > now and thread.clock_running:
-            raise RetryLater("snoozed", (thread.snoozed_until - now).total_seconds())
+            raise RetryLater("snoozed", (thread.snoozed_until - now).total_seconds(), waiting=True)
         if not thread.needs_escalation(level, now):
             return
         status = await self._status()

@@ -86,8 +86,26 @@ class TeamsMessenger:
             response = await self._paced(reference.conversation.id, lambda: turn_context.send_activity(activity))
             result["id"] = response.id if response else ""
 
-        await self._adapter.continue_conversation(reference, callback, self._settings.bot_id)
+        await self._proactive(reference, callback)
         return result.get("id", "")
+
+    async def _proactive(self, reference: ConversationReference, callback) -> None:
+        """continue_conversation, with the callback's failure raised here for _delivery to judge.
+
+        The adapter hands a failing turn to on_turn_error, which logs it and returns: a refused or throttled
+        proactive send would look delivered, and its job would never retry or park.
+        """
+        failures: list[Exception] = []
+
+        async def guarded(turn_context: TurnContext) -> None:
+            try:
+                await callback(turn_context)
+            except Exception as err:  # noqa: BLE001 - carried out of the adapter and raised below
+                failures.append(err)
+
+        await self._adapter.continue_conversation(reference, guarded, self._settings.bot_id)
+        if failures:
+            raise failures[0]
 
     async def post(self, address: Address, reply: Reply) -> str:
         """Post a message to a conversation (a thread when the id carries ;messageid=); its activity id."""
@@ -103,7 +121,7 @@ class TeamsMessenger:
             await self._paced(address.conversation_id, lambda: turn_context.update_activity(activity))
 
         async with _delivery("updating a card"):
-            await self._adapter.continue_conversation(reference, callback, self._settings.bot_id)
+            await self._proactive(reference, callback)
 
     async def direct(self, person: Person, reply: Reply, via: Address) -> str:
         """Write 1:1: through the stored personal chat, else by creating it (the app must be installed for them)."""

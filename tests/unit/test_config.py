@@ -80,6 +80,8 @@ def test_invalid_settings_name_the_variable(env, variable):
         pytest.param({"JIRA_BASE_URL": "https://x", "JIRA_EMAIL": "bot", "JIRA_API_TOKEN": "t"}, "JIRA_EMAIL", id="jira-email-not-email"),
         pytest.param({"FIRST_RESPONSE_TARGET_SECONDS": "600", "LEAD_ESCALATION_SECONDS": "300"}, "LEAD_ESCALATION_SECONDS", id="leads-before-pair"),
         pytest.param({"FIRST_RESPONSE_TARGET_SECONDS": "0"}, "FIRST_RESPONSE_TARGET_SECONDS", id="zero-target"),
+        pytest.param({"JOB_GIVE_UP_SECONDS": "30"}, "JOB_GIVE_UP_SECONDS", id="give-up-too-soon"),
+        pytest.param({"JOB_GIVE_UP_SECONDS": "6h"}, "JOB_GIVE_UP_SECONDS", id="give-up-not-a-number"),
     ],
 )
 def test_invalid_request_settings_name_the_variable(extra, variable):
@@ -94,3 +96,9 @@ def test_jira_on_loopback_may_use_http_and_the_token_stays_hidden():
     assert settings.jira_base_url == "http://127.0.0.1:8080"
     assert "tok3n" not in repr(settings)
     assert (settings.first_response_target_seconds, settings.lead_escalation_seconds) == (300, 600)
+
+
+def test_jobs_give_up_after_six_hours_unless_told_otherwise():
+    base = {**TABLES, "ALLOW_UNAUTHENTICATED": "true"}
+    assert load_settings(base).job_give_up_seconds == 21600
+    assert load_settings({**base, "JOB_GIVE_UP_SECONDS": "3600"}).job_give_up_seconds == 3600

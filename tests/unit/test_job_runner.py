@@ -7,7 +7,7 @@ import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from bot.domain.jobs import Job, RetryLater
+from bot.domain.jobs import LEASE_SECONDS, Job, RetryLater
 from bot.domain.versioned import Stored
 from bot.services.jobs import JobRunner
 
@@ -24,29 +24,37 @@ class FakeJobs:
         self.rows[job.id] = Stored(job, etag)
         return etag
 
+    def _current(self, stored) -> bool:
+        current = self.rows.get(stored.value.id)
+        return current is not None and current.etag == stored.etag
+
     async def add(self, job):
         return None if job.id in self.rows else self._put(job)
 
-    async def due(self, now, limit=50):
-        return sorted([s for s in self.rows.values() if s.value.available(now)], key=lambda s: s.value.due)[:limit]
+    async def due(self, now, limit=20):
+        waiting = [s for s in self.rows.values() if not s.value.parked and s.value.due <= now]
+        return sorted(waiting, key=lambda s: s.value.due)[:limit]
 
     async def get(self, job_id):
         return self.rows.get(job_id)
 
-    async def take(self, stored, leased):
-        current = self.rows.get(stored.value.id)
-        return self._put(leased) if current and current.etag == stored.etag else None
+    async def move(self, stored, to):
+        return self._put(to) if self._current(stored) else None
 
-    async def release(self, job, etag):
-        current = self.rows.get(job.id)
-        return self._put(job) if current and current.etag == etag else None
-
-    async def finish(self, job, etag):
-        current = self.rows.get(job.id)
-        if current and current.etag == etag:
-            del self.rows[job.id]
+    async def finish(self, stored):
+        if self._current(stored):
+            del self.rows[stored.value.id]
             return True
         return False
+
+    async def parked(self, limit=100):
+        return [s for s in self.rows.values() if s.value.parked][:limit]
+
+    async def count_parked(self):
+        return len(await self.parked())
+
+    async def migrate(self):
+        return 0
 
 
 class Clock:
@@ -113,7 +121,7 @@ async def test_a_job_whose_instance_died_runs_when_its_lease_expires():
     prepared = await dead.prepare(Job("p", "page", clock.now))
     assert prepared is not None  # stored leased; the instance "dies" before start()
     assert await alive.run_due() == 0
-    clock.now += timedelta(seconds=61)
+    clock.now += timedelta(seconds=LEASE_SECONDS)
     assert await alive.run_due() == 1 and ran == ["p"]
 
 
@@ -124,7 +132,7 @@ async def test_prepared_job_runs_with_facts_only_this_instance_knows():
     prepared = await runner.prepare(Job("p", "page", clock.now, {"request": "r1"}))
     await prepared.start(acked_at="now")
     assert seen == [{"request": "r1", "acked_at": "now"}] and jobs.rows == {}
-    assert await runner.prepare(replace(prepared.job, lease_until=None)) is not None
+    assert await runner.prepare(replace(prepared.job, owner="")) is not None
 
 
 async def test_a_remembered_job_keeps_its_id_taken_until_the_tombstone_expires():
