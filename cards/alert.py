@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from bot.domain.alerts import AlertState, AlertThread
 from bot.domain.requests import TicketState
 
+from bot.domain.text import format_when
+
 from .common import card, execute, facts, heading, text
 from .verbs import Verb
 
@@ -18,7 +20,7 @@ def _data(thread: AlertThread, **extra) -> dict:
 
 def _first_seen(raw: str, tz: ZoneInfo) -> str:
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(tz).strftime("%a %d %b %H:%M")
+        return format_when(datetime.fromisoformat(raw.replace("Z", "+00:00")), tz)
     except ValueError:
         return raw or "unknown"
 
@@ -32,7 +34,7 @@ def _status(thread: AlertThread, tz: ZoneInfo) -> list[dict]:
     elif thread.escalations:
         lines.append(text("Nobody has taken this yet: escalated " + ("to the leads" if thread.escalations > 1 else "to the pair"), color="Attention"))
     if thread.snoozed_until and thread.state is AlertState.OPEN:
-        lines.append(text(f"😴 Snoozed until {thread.snoozed_until.astimezone(tz):%a %H:%M}", isSubtle=True))
+        lines.append(text(f"😴 Snoozed until {format_when(thread.snoozed_until, tz)}", isSubtle=True))
     if thread.ticket is TicketState.CREATED:
         lines.append(text(f"🎫 [{thread.ticket_key}]({thread.ticket_url})"))
     elif thread.ticket is TicketState.PENDING:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.matching import keywords
 from bot.domain.requests import DbDecision, Outcome, SupportRequest, TicketState
+from bot.domain.text import format_clock, format_day, format_when, shorten
 from bot.services.catalogue import Catalogue
 
 from .common import card, execute, facts, heading, text
@@ -16,7 +17,7 @@ MAX_REQUEST_TEXT = 1500
 
 
 def _clock(when: datetime, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%H:%M")
+    return format_clock(when, tz)
 
 
 def _minutes(seconds: float) -> str:
@@ -64,7 +65,7 @@ def _form(request: SupportRequest, outcome: Outcome, body: list[dict], submit: s
 
 
 def _bug_form(request: SupportRequest, tz: ZoneInfo, thread_link: str) -> list[dict]:
-    summary = " ".join(request.text.split())[:120]
+    summary = shorten(request.text, 120)
     description = (
         f"Reported by {request.requester.name} in #backend at "
         f"{request.received_at.astimezone(tz):%Y-%m-%d %H:%M %Z}.\nThread: {thread_link}\n\n{request.text[:3000]}"
@@ -165,7 +166,7 @@ def _recurring(request: SupportRequest, tz: ZoneInfo) -> list[dict]:
         return []
     since = datetime.fromisoformat(seen["since"]).astimezone(tz)
     examples = "; ".join(f"“{e}”" for e in seen.get("examples", []))
-    return [text(f"🔁 This came up {seen['count']} times since {since.day} {since:%b}: {examples}", color="Warning",
+    return [text(f"🔁 This came up {seen['count']} times since {format_day(since.date())}: {examples}", color="Warning",
                  spacing="Medium", separator=True),
             text("No handbook entry covers it yet: add one so the next person gets the answer in one click.", isSubtle=True, spacing="None")]
 
@@ -184,8 +185,7 @@ def _existing_choice(entries: list[tuple[str, str]]) -> list[dict]:
 
 def _handbook_form(request: SupportRequest, entries: list[tuple[str, str]]) -> dict:
     """Add to handbook: a form pre-filled from the request and its answer, or a link to an entry that missed it."""
-    summary = " ".join(request.text.split())
-    title = summary[:80] + ("…" if len(summary) > 80 else "")
+    title = shorten(request.text, 80)
     links = request.detail.get("url", "") if request.detail.get("url", "").startswith("http") else ""
     body = [
         _input("hb_title", "Title", title, required=True),
@@ -230,15 +230,18 @@ def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, th
     received = request.received_at.astimezone(tz)
     body = [
         heading("Support request"),
-        text(f"{request.requester.name} · received {received:%a %d %b %H:%M} · target {_clock(request.target_at, tz)}", isSubtle=True, spacing="None"),
-        text(request.text[:MAX_REQUEST_TEXT] + ("…" if len(request.text) > MAX_REQUEST_TEXT else ""), spacing="Medium"),
+        text(f"{request.requester.name} · received {format_when(received, tz)} · target {_clock(request.target_at, tz)}", isSubtle=True, spacing="None"),
+        text(request.text if len(request.text) <= MAX_REQUEST_TEXT else shorten(request.text, MAX_REQUEST_TEXT), spacing="Medium"),
         *_status_lines(request, tz),
         *_handbook_lines(request, tz),
         *_suggestions(request),
         *_recurring(request, tz),
     ]
     actions: list[dict] = []
-    may_add = not request.extra.get("handbook_entry") and (request.resolved_at is not None or request.extra.get("recurring"))
+    # Answered from the handbook, or already added or linked: there is nothing to add.
+    answered_from_handbook = bool(request.outcome and request.detail.get("handbook_entry"))
+    may_add = (not request.extra.get("handbook_entry") and not answered_from_handbook
+               and (request.resolved_at is not None or bool(request.extra.get("recurring"))))
     if request.outcome is None:
         outcome_actions = _outcome_actions(request, catalogue, tz, thread_link)
         claim = [] if request.claimed_by else [execute("🙋 I'm on it", Verb.CLAIM, _data(request), style="positive")]

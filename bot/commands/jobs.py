@@ -9,17 +9,19 @@ from cards.verbs import Verb
 
 from ..domain.errors import DomainError
 from ..domain.messages import Card, Reply, Text
+from ..domain.policy import Action, Facts, may, refusal
+
+LEADS_ONLY = refusal(Action.RETRY_JOBS)
 from .actions import ActionRequest, ActionResult, actions, card_field
 from .router import CommandRequest, Scope, router
 
-LEADS_ONLY = "Only an active lead can see and retry parked jobs."
 
 
 async def is_active_lead(services, aad_object_id: str) -> bool:
-    """True when the stored roster row says this person is a lead and still active."""
-    # One small check on purpose: it belongs in a permission module once there is one.
+    """The permission policy's answer for seeing and retrying parked jobs, from the stored roster row."""
     stored = await services.members.get(aad_object_id)
-    return stored is not None and stored.value.is_lead and stored.value.active
+    facts = Facts({aad_object_id: stored.value} if stored else {})
+    return may(aad_object_id, Action.RETRY_JOBS, facts).allowed
 
 
 async def _card(services, now: datetime, notice: str = "") -> dict:

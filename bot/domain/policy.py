@@ -119,6 +119,11 @@ def may(person: str, action: Action, facts: Facts) -> Decision:
     return Decision(True) if allowed else Decision(False, _REFUSALS[action])
 
 
+def refusal(action: Action) -> str:
+    """The sentence a person reads when the policy refuses them this action."""
+    return _REFUSALS[action]
+
+
 def is_support(person: str, facts: Facts) -> bool:
     """True for whoever may act for support on the thing in the facts (pair, fallback, leads, its claimer)."""
     return may(person, Action.HANDLE, facts).allowed

@@ -159,11 +159,3 @@ def _gaps(on_duty: list[str], members: Mapping[str, Member]) -> list[str]:
     if not any(members[p].production_access for p in on_duty):
         gaps.append("nobody on duty has production access")
     return gaps
-
-
-def may_handle_requests(person: str, week: RotationWeek | None, members: Mapping[str, Member]) -> bool:
-    """The current pair, the fallback and the leads may claim and triage; nobody else."""
-    member = members.get(person)
-    if member is not None and member.is_lead and member.active:
-        return True
-    return week is not None and (person in week.pair or person == week.fallback)

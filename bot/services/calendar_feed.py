@@ -15,6 +15,7 @@ from ..domain.calendar import TeamCalendar
 from ..domain.members import Member
 from ..domain.planning import Absence
 from ..domain.rotation import Duty, RotationWeek, duty_on
+from ..domain.text import join_names
 from .ports import AbsenceRepository, MemberRepository, WeekRepository
 
 PAST_WEEKS = 8
@@ -190,13 +191,19 @@ def _entries(week: RotationWeek, duty: Duty, members: Mapping[str, Member]) -> l
     entries = []
     for person in (p for p in duty.on_duty if p in week.pair):
         others = [_name(p, members) for p in duty.on_duty if p != person]
-        with_whom = f" (with {' and '.join(others)})" if others else ""
+        with_whom = f" (with {join_names(others)})" if others else ""
         entries.append(entry(person, "pair", f"Support: {_name(person, members)}{with_whom}", "Role: support pair"))
     if fallback:
-        absent = " and ".join(_name(p, members) for p in duty.absent)
+        absent = join_names(_name(p, members) for p in duty.absent)
         covers = f" (covers for {absent})" if absent else ""
         entries.append(entry(fallback, "fallback", f"Support fallback: {_name(fallback, members)}{covers}",
                              f"Role: fallback{covers}"))
+    replaced = {c.person: c.replaces for c in week.covers if c.day == duty.day}
+    for person in (p for p in duty.on_duty if p in replaced):
+        others = [_name(p, members) for p in duty.on_duty if p != person]
+        with_whom = f" (with {join_names(others)})" if others else ""
+        what = f"Role: stands in for {_name(replaced[person], members)} (swap)"
+        entries.append(entry(person, "cover", f"Support: {_name(person, members)}{with_whom}", what))
     if duty.observer:
         name = _name(duty.observer, members)
         entries.append(entry(duty.observer, "observer", f"Support observer: {name}",

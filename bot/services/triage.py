@@ -9,6 +9,7 @@ from ..domain.errors import DomainError
 from ..domain.messages import Mention, Reply, Text
 from ..domain.requests import DbDecision, DbRisk, Outcome, Person, SupportRequest, db_proposal
 from ..domain.handbook import Entry
+from ..domain.text import join_names
 from .catalogue import Catalogue
 
 LEVELS = ("low", "medium", "high")
@@ -111,7 +112,7 @@ def training(request: SupportRequest, inputs: dict, catalogue: Catalogue, who: P
     """A training gap: mention the trainers and the requester, and tell the trainers 1:1."""
     note = field_value(inputs, "training_note")
     trainers = [Mention(t.aad_object_id, t.name) for t in catalogue.trainers]
-    names = " and ".join(m.tag for m in trainers) or "the trainers"
+    names = join_names(m.tag for m in trainers) or "the trainers"
     requester = _requester(request)
     text = f"{names}: this looks like a training gap for {requester.tag}."
     if note:
