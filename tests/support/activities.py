@@ -76,3 +76,32 @@ def installed_in_team(service_url: str) -> dict:
     activity = copy.deepcopy(fixture("bot_installed_in_team"))
     activity["serviceUrl"] = service_url
     return activity
+
+
+def thread_reply(thread: dict, text: str, service_url: str, aad: str | None = None, name: str | None = None,
+                 mention: bool = False) -> dict:
+    """A reply inside a channel thread (its conversation id carries ;messageid=<root>), with or without a mention."""
+    activity = fixture("channel_mention")
+    activity["id"] = str(1764427390000 + next(_ids))
+    activity["conversation"]["id"] = thread["conversation"]["id"]
+    activity["channelData"] = copy.deepcopy(thread["channelData"])
+    activity["serviceUrl"] = service_url
+    activity["attachments"] = []
+    activity["replyToId"] = thread["conversation"]["id"].partition(";messageid=")[2]
+    if mention:
+        activity["text"] = f"<at>Support Bot</at> {text}"
+    else:
+        activity["text"] = text
+        activity["entities"] = [e for e in activity["entities"] if e.get("type") != "mention"]
+    _person(activity, aad, name)
+    return activity
+
+
+def group_chat(text: str, service_url: str, aad: str | None = None, name: str | None = None) -> dict:
+    """A group chat message that @mentions the bot."""
+    activity = channel_mention(text, service_url, aad, name)
+    activity["conversation"] = {"isGroup": True, "conversationType": "groupChat", "tenantId": TENANT,
+                                "id": "19:group0chat0id@thread.v2"}
+    activity.pop("channelData", None)
+    activity["channelData"] = {"tenant": {"id": TENANT}}
+    return activity
