@@ -370,10 +370,12 @@ class RotationDesk:
         if stored is None or stored.value.week is None:
             raise DomainError("There is no team on this card to confirm.")
         if stored.value.confirmed_by:
+            # Confirmed already; if the week was not saved then, this click completes it.
             saved = await self._save_week(start)
-            proposal = (await self._proposals.get(start)).value
+            proposal = saved or stored.value
             note = f"{proposal.confirmed_by} already confirmed it." if saved else SAVE_PENDING
-            return ActionOutcome(await self._view(iteration, proposal), note, [], saved is not None and revision != proposal.revision)
+            completed = saved is not None and not stored.value.week_saved
+            return ActionOutcome(await self._view(iteration, proposal), note, [], completed)
         _, history, absences = await self._context(iteration)
         verdict = check_team(stored.value.week, roster, self._calendar, absences, history)
         if not verdict.valid:

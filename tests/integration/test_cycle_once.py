@@ -12,7 +12,9 @@ import pytest
 
 from bot.domain.alerts import AlertState
 from bot.domain.iteration import IterationPolicy
-from bot.domain.requests import Address, Outcome, Person
+from bot.domain.errors import StorageUnavailable
+from bot.domain.jobs import Job
+from bot.domain.requests import Address, NotAllowed, Outcome, Person
 from bot.domain.rotation import RotationWeek
 from bot.services.catalogue import load_catalogue
 from bot.services.jobs import JobRunner
@@ -171,3 +173,80 @@ async def test_wednesday_handover_sums_up_the_last_iteration_with_the_stats_figu
         "p90 6.1 min; 2 of 3 missed the 5-minute target. 16–18h (2 requests) was the peak. 1 Jira ticket created. "
         "Bugsnag: 1 alert (2 events), 1 handled, median 4.0 min to being handled."
     )
+
+
+class FlakyWeeks:
+    """The week repository (the real one on Azurite) whose writes fail a given number of times, as a storage outage would."""
+
+    def __init__(self, weeks: TableWeekRepository, failures: int) -> None:
+        self._weeks = weeks
+        self.failures = failures
+
+    def __getattr__(self, name):
+        return getattr(self._weeks, name)
+
+    def _fail(self) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StorageUnavailable("updating Weeks: Table Storage did not answer (test)")
+
+    async def add(self, week):
+        self._fail()
+        return await self._weeks.add(week)
+
+    async def replace(self, week, etag):
+        self._fail()
+        return await self._weeks.replace(week, etag)
+
+
+async def test_a_confirm_whose_week_write_fails_is_completed_and_says_so(seeded):
+    clock = Clock(datetime(2026, 11, 30, 17, 0, 30, tzinfo=BERLIN))
+    messenger = RecordingMessenger()
+    rotation, jobs = desk(seeded, clock, messenger)
+    await rotation.ensure_cycle()
+    await jobs.run_due()
+    start = datetime(2026, 12, 2).date()
+    proposal = (await TableProposalRepository(seeded).get(start)).value
+    flaky = FlakyWeeks(TableWeekRepository(seeded), failures=3)
+    rotation._weeks = flaky  # the same desk, with the week writes failing for a while
+    result = await rotation.confirm(start, proposal.revision, Person(DORA, "Dora Dev"))
+    assert result.changed and "could not save the team to the rotation yet" in result.note
+    assert result.replies == []  # no "Confirmed: …" announcement before the team is saved
+    assert "saving the team to the rotation" in str(result.card)
+    assert await TableWeekRepository(seeded).get(start) is None
+    # A second click by someone else completes it and tells the truth.
+    again = await rotation.confirm(start, result.card["actions"][0]["data"]["rev"], Person(LARS, "Lars Lead"))
+    if flaky.failures:  # storage still failing: still pending, still honest
+        assert "could not save" in again.note
+        await rotation.complete_confirmations()  # what the cycle does every 10 minutes
+        flaky.failures = 0
+        await rotation.complete_confirmations()
+    saved = (await TableWeekRepository(seeded).get(start)).value
+    assert saved == proposal.week
+    stored = (await TableProposalRepository(seeded).get(start)).value
+    assert stored.confirmed_by == "Dora Dev" and stored.week_saved
+
+
+async def test_the_monday_card_goes_to_the_rotation_channel_and_supersedes_an_earlier_pick_elsewhere(seeded):
+    elsewhere = Address("https://smba.example/", "19:group0chat0id@thread.v2", "t", "")
+    messenger = RecordingMessenger()
+    clock = Clock(datetime(2026, 11, 30, 15, 0, tzinfo=BERLIN))
+    rotation, jobs = desk(seeded, clock, messenger)
+    with pytest.raises(NotAllowed):
+        await rotation.pick_now(elsewhere, Person("6a1f2e8c-0000-4000-8000-00000000a001", "Olga Ops"))
+    assert messenger.posts == []
+    await rotation.pick_now(elsewhere, Person(PAULA, "Paula Pair"))
+    early = [(a, r) for a, r in messenger.posts if type(r).__name__ == "Card"]
+    assert [a for a, _ in early] == [elsewhere]
+    clock.now = datetime(2026, 11, 30, 17, 0, 30, tzinfo=BERLIN)
+    await rotation.ensure_cycle()
+    await jobs.run_due()
+    cards = [(a, r) for a, r in messenger.posts if type(r).__name__ == "Card"]
+    assert [a.conversation_id for a, _ in cards] == [elsewhere.conversation_id, CHANNEL.conversation_id]
+    updates = [(a, r) for a, r in messenger.posts if isinstance(r, tuple) and r[0] == "update"]
+    assert [(a.conversation_id, r[1]) for a, r in updates] == [(elsewhere.conversation_id, "m2")]
+    stored = (await TableProposalRepository(seeded).get(datetime(2026, 12, 2).date())).value
+    assert stored.address.conversation_id == CHANNEL.conversation_id and stored.elsewhere == ()
+    # The job again (a retry, or a second instance) posts nothing more.
+    await rotation._pick(Job("cycle|pick|2026-12-02", "cycle.pick", clock.now, {"start": "2026-12-02"}))
+    assert len([r for _, r in messenger.posts if type(r).__name__ == "Card"]) == 2
