@@ -37,7 +37,8 @@ from .services.channels import RequestChannels
 from .services.support import SupportLookup
 from .storage.swaps import TableSwapRepository
 from .commands.router import router
-from .core.app import Conversations
+from .core.app import SupportApp
+from .commands.actions import actions
 from .services.alerts import AlertDesk, AlertSettings
 from .services.handbook import Handbook
 from .services.jobs import JobRunner
@@ -191,6 +192,37 @@ def _alert_settings(settings: Settings) -> AlertSettings:
     return AlertSettings(settings.alert_escalation_seconds, channel, settings.ticket_retry_seconds)
 
 
+def build_core(settings: Settings, services: Services, catalogue: Catalogue, messenger, clock: Clock = system_clock,
+               tickets=None, directory=None) -> SupportApp:
+    """The desks over the repositories and a messenger, and the app that routes to them (no Teams SDK here)."""
+    services.desk = RequestDesk(
+        requests=services.requests, lookup=services.lookup, jobs=services.jobs,
+        messenger=messenger, catalogue=catalogue, tz=settings.tz, clock=clock,
+        timings=Timings(settings.first_response_target_seconds, settings.lead_escalation_seconds),
+        tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds, handbook=services.handbook,
+    )
+    services.alert_desk = AlertDesk(
+        alerts=services.alerts, conversations=services.conversations, members=services.members,
+        lookup=services.lookup, jobs=services.jobs, messenger=messenger, catalogue=catalogue,
+        tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
+    )
+    services.directory = directory
+    services.rotation = RotationDesk(
+        members=services.members, weeks=services.weeks, absences=services.absences,
+        proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
+        jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
+        clock=clock, lookup=services.lookup, requests=services.requests, alerts=services.alerts,
+        before_pick=directory.before_pick if directory else None,
+        target_seconds=settings.first_response_target_seconds,
+    )
+    services.people = People(
+        members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
+        messenger=messenger, calendar=catalogue.calendar, policy=services.policy, tz=settings.tz, clock=clock,
+        swaps=services.swaps,
+    )
+    return SupportApp(services, router, actions, clock)
+
+
 def build_app(settings: Settings, clock: Clock = system_clock) -> web.Application:
     """The aiohttp application: /api/messages and /healthz, tables created and the job runner started at start-up."""
     from .teams.auth import build_adapter
@@ -209,33 +241,9 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
     pacer = ConversationPacer()
     tickets = _tickets(settings)
     messenger = TeamsMessenger(adapter, settings, services.conversations, pacer)
-    services.desk = RequestDesk(
-        requests=services.requests, lookup=services.lookup, jobs=services.jobs,
-        messenger=messenger, catalogue=catalogue, tz=settings.tz, clock=clock,
-        timings=Timings(settings.first_response_target_seconds, settings.lead_escalation_seconds),
-        tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds, handbook=services.handbook,
-    )
-    services.alert_desk = AlertDesk(
-        alerts=services.alerts, conversations=services.conversations, members=services.members,
-        lookup=services.lookup, jobs=services.jobs, messenger=messenger, catalogue=catalogue,
-        tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
-    )
     directory = _directory(settings, services, clock)
-    services.directory = directory
-    services.rotation = RotationDesk(
-        members=services.members, weeks=services.weeks, absences=services.absences,
-        proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
-        jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
-        clock=clock, lookup=services.lookup, requests=services.requests, alerts=services.alerts,
-        before_pick=directory.before_pick if directory else None,
-        target_seconds=settings.first_response_target_seconds,
-    )
-    services.people = People(
-        members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
-        messenger=messenger, calendar=catalogue.calendar, policy=services.policy, tz=settings.tz, clock=clock,
-        swaps=services.swaps,
-    )
-    bot = SupportBot(services, pacer, Conversations(services, router, clock))
+    core = build_core(settings, services, catalogue, messenger, clock, tickets, directory)
+    bot = SupportBot(services, pacer, core)
     # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.
     app = web.Application(client_max_size=max(settings.max_body_bytes, MAX_WEBHOOK_BYTES), middlewares=[request_ids])
     app["services"] = services

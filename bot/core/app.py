@@ -6,11 +6,12 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
+from ..commands.actions import STALE, ActionRequest, ActionResult, ActionRouter
 from ..commands.help import unknown_hint
 from ..commands.router import CommandRequest, CommandRouter, Scope
 from ..domain.errors import DomainError, StorageUnavailable
 from ..domain.messages import Mention, Reply, Text
-from .inbound import Message
+from .inbound import CardAction, Message
 
 if TYPE_CHECKING:
     from ..bootstrap import Services
@@ -36,7 +37,7 @@ async def guarded(work: Awaitable[list[Reply]]) -> list[Reply]:
         return [Text(str(err))]
 
 
-class Conversations:
+class SupportApp:
     """Routes messages. The rules, in order:
 
     1. In a request's thread every message belongs to that request, mentioned or not (unless the whole
@@ -46,10 +47,27 @@ class Conversations:
        request. Elsewhere, commands are recognised by their first word (and natural variants in personal chat).
     """
 
-    def __init__(self, services: "Services", commands: CommandRouter, clock: Callable) -> None:
+    def __init__(self, services: "Services", commands: CommandRouter, actions: ActionRouter, clock: Callable) -> None:
         self._services = services
         self._commands = commands
+        self._actions = actions
         self._clock = clock
+
+    async def on_action(self, action: CardAction) -> ActionResult:
+        """Answer a card click: the registered handler of its verb; an unknown verb means an outdated card."""
+        verb = self._actions.parse(action.data.get("verb"))
+        handler = self._actions.handler(verb) if verb else None
+        if handler is None:
+            return STALE
+        request = ActionRequest(action.sender, action.scope, verb, action.data, action.at, self._services,
+                                action.card_id, action.address)
+        try:
+            return await handler(request)
+        except StorageUnavailable:
+            log.warning("storage unavailable while handling %s", verb.value, exc_info=True)
+            return ActionResult(note="I can't reach the rotation data right now. Nothing was changed; please try again.")
+        except DomainError as err:
+            return ActionResult(note=str(err))
 
     async def on_message(self, message: Message, turn: Turn) -> None:
         """Answer one message."""

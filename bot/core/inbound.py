@@ -40,3 +40,15 @@ class Message:
     def person(self) -> Person:
         """The sender as a domain person."""
         return Person(self.sender.aad_object_id, self.sender.name, self.sender.teams_id)
+
+
+@dataclass(frozen=True)
+class CardAction:
+    """A click on a card: who, where, the data the card carried (with its verb), and the clicked card's id."""
+
+    sender: Caller
+    scope: Scope
+    data: dict
+    card_id: str
+    address: Address
+    at: datetime

@@ -153,6 +153,11 @@ class JobRunner:
         task.add_done_callback(self._running.discard)
         return task
 
+    async def settle(self) -> None:
+        """Wait until the jobs running on this instance (started inline or by a poll) have finished."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+
     async def run_due(self) -> int:
         """Take and run the jobs that are due now, one at a time; the number run here."""
         ran = 0

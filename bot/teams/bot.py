@@ -9,10 +9,10 @@ from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelData
 
-from ..commands.actions import STALE, ActionRequest, ActionResult, actions
+from ..commands.actions import ActionResult
 from ..commands.router import Caller, Scope
-from ..core.app import Conversations
-from ..core.inbound import Message
+from ..core.app import SupportApp
+from ..core.inbound import CardAction, Message
 from ..domain.errors import DomainError, StorageUnavailable
 from ..domain.messages import Reply, Text
 from ..domain.requests import Address
@@ -89,10 +89,10 @@ class _Turn:
 class SupportBot(ActivityHandler):
     """Answers messages, card clicks and installs."""
 
-    def __init__(self, services: "Services", pacer: ConversationPacer, conversations: Conversations) -> None:
+    def __init__(self, services: "Services", pacer: ConversationPacer, app: SupportApp) -> None:
         self._services = services
         self._pacer = pacer
-        self._conversations = conversations
+        self._app = app
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
         conversation = turn_context.activity.conversation.id
@@ -116,27 +116,14 @@ class SupportBot(ActivityHandler):
             address=address_of(activity), at=self._services.clock(),
             thread_root=activity.conversation.id.partition(";messageid=")[2] if scope is Scope.CHANNEL else "",
         )
-        await self._conversations.on_message(message, _Turn(self, turn_context))
+        await self._app.on_message(message, _Turn(self, turn_context))
         if scope is Scope.PERSONAL:
             await self._remember_personal(turn_context)
 
     async def _run_action(self, turn_context: TurnContext, data: dict) -> ActionResult:
-        verb = actions.parse(data.get("verb"))
-        handler = actions.handler(verb) if verb else None
-        if handler is None:
-            return STALE
         activity = turn_context.activity
-        request = ActionRequest(
-            caller_of(activity), scope_of(activity), verb, data, self._services.clock(), self._services,
-            activity.reply_to_id or "", address_of(activity),
-        )
-        try:
-            return await handler(request)
-        except StorageUnavailable:
-            log.warning("storage unavailable while handling %s", verb.value, exc_info=True)
-            return ActionResult(note="I can't reach the rotation data right now. Nothing was changed; please try again.")
-        except DomainError as err:
-            return ActionResult(note=str(err))
+        return await self._app.on_action(CardAction(caller_of(activity), scope_of(activity), data,
+                                                    activity.reply_to_id or "", address_of(activity), self._services.clock()))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """Action.Execute answers with the replacement card or a short note; other invokes as the SDK does."""

@@ -1,0 +1,186 @@
+"""The real core (desks, policy, routing, job runner) over Azurite with an injected clock and a recording messenger.
+
+Used by the model-based test of a week (tests/integration/test_week_model.py) and its long run (bench/week_soak.py):
+everything but Teams itself is the production code; Teams is the Messenger port, recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.bootstrap import build_core, build_services
+from bot.commands.router import Caller, Scope
+from bot.config import load_settings
+from bot.core.inbound import CardAction, Message
+from bot.domain.members import Member, Role
+from bot.domain.messages import Card, Text
+from bot.domain.requests import Address
+from bot.domain.rotation import RotationWeek
+from bot.services.catalogue import load_catalogue
+
+SERVICE = "https://smba.example/emea/"
+TENANT = "t0"
+BACKEND = "19:backend0channel0id@thread.tacv2"
+
+
+@dataclass
+class Sent:
+    """One thing the bot sent: where, what, and the clock time."""
+
+    conversation: str
+    reply: Any
+    at: datetime
+    kind: str = "post"  # post, update, direct, reply
+    id: str = ""
+
+    @property
+    def text(self) -> str:
+        """The text of a message ('' for a card)."""
+        return self.reply.text if isinstance(self.reply, Text) else ""
+
+    @property
+    def mentioned(self) -> set[str]:
+        """The ids mentioned in a text message."""
+        return {m.id for m in self.reply.mentions} if isinstance(self.reply, Text) else set()
+
+
+@dataclass
+class MutableClock:
+    """The injected clock; tests move it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class RecordingMessenger:
+    """The Messenger port, recording: Teams is the one part that can't run here."""
+
+    clock: MutableClock
+    sent: list[Sent] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def post(self, address: Address, reply) -> str:
+        new = f"m{next(self._ids)}"
+        self.sent.append(Sent(address.conversation_id, reply, self.clock(), "post", new))
+        return new
+
+    async def update(self, address: Address, activity_id: str, card: dict) -> None:
+        self.sent.append(Sent(address.conversation_id, Card(card), self.clock(), "update", activity_id))
+
+    async def direct(self, person, reply, via: Address) -> str:
+        new = f"d{next(self._ids)}"
+        self.sent.append(Sent(f"1:1|{person.aad_object_id}", reply, self.clock(), "direct", new))
+        return new
+
+
+class _Turn:
+    def __init__(self, harness: "WeekHarness", conversation: str) -> None:
+        self._harness = harness
+        self._conversation = conversation
+
+    async def send(self, replies) -> None:
+        for reply in replies:
+            self._harness.messenger.sent.append(Sent(self._conversation, reply, self._harness.clock(), "reply"))
+
+
+class WeekHarness:
+    """A team's bot with everything real but Teams, driven message by message."""
+
+    def __init__(self, connection_string: str, prefix: str, start: datetime) -> None:
+        self.clock = MutableClock(start)
+        self.messenger = RecordingMessenger(self.clock)
+        self.settings = load_settings({"ALLOW_UNAUTHENTICATED": "true", "TABLES_CONNECTION_STRING": connection_string,
+                                       "TABLE_PREFIX": prefix, "LOG_LEVEL": "WARNING"})
+        self.catalogue = load_catalogue("", self.settings.tz)
+        self.services = build_services(self.settings, self.clock, self.catalogue)
+        self.app = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock)
+        self._ids = itertools.count(1)
+
+    @property
+    def tz(self):
+        """The team's time zone."""
+        return self.settings.tz
+
+    async def open(self, members: list[Member], weeks: list[RotationWeek]) -> None:
+        """Create the tables and store the roster and weeks."""
+        await self.services.store.ensure_tables()
+        for member in members:
+            await self.services.members.add(member)
+        for week in weeks:
+            await self.services.weeks.add(week)
+
+    async def close(self) -> None:
+        """Let running jobs finish, then close the clients."""
+        await self.services.jobs.settle()
+        await self.services.store.close()
+
+    def _message_id(self) -> str:
+        return str(1764000000000 + next(self._ids))
+
+    async def mention(self, who: Member | Caller, text: str, *, thread: str = "", mentioned: bool = True,
+                      message_id: str = "") -> Message:
+        """A message in #backend: a new thread, or a reply in `thread` (its root id)."""
+        message_id = message_id or self._message_id()
+        root = thread or message_id
+        address = Address(SERVICE, f"{BACKEND};messageid={root}", TENANT, BACKEND)
+        message = Message(message_id, _caller(who), Scope.CHANNEL, text, mentioned, address, self.clock(), root)
+        await self.app.on_message(message, _Turn(self, address.conversation_id))
+        await self.settle()
+        return message
+
+    async def personal(self, who: Member | Caller, text: str) -> list[Sent]:
+        """A message in personal chat; what the bot answered."""
+        address = Address(SERVICE, f"a:personal-{_caller(who).aad_object_id}", TENANT, "")
+        before = len(self.messenger.sent)
+        message = Message(self._message_id(), _caller(who), Scope.PERSONAL, text, True, address, self.clock())
+        await self.app.on_message(message, _Turn(self, address.conversation_id))
+        await self.settle()
+        return self.messenger.sent[before:]
+
+    async def click(self, who: Member | Caller, data: dict, card_id: str, conversation: str):
+        """A click on a card's button with the data the card carried."""
+        address = Address(SERVICE, conversation, TENANT, BACKEND if conversation.startswith(BACKEND) else "")
+        result = await self.app.on_action(CardAction(_caller(who), Scope.CHANNEL, dict(data), card_id, address, self.clock()))
+        await self.settle()
+        return result
+
+    async def settle(self) -> None:
+        """Run what is due now, and what that started, until nothing is left (bounded)."""
+        jobs = self.services.jobs
+        for _ in range(20):
+            await jobs.settle()
+            if not await jobs.run_due():
+                await jobs.settle()
+                return
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock, keep the weekly cycle scheduled, and run whatever came due on the way, in order."""
+        target = self.clock.now + timedelta(seconds=seconds)
+        # Step at most an hour at a time, so jobs run close to when they were due.
+        while self.clock.now < target:
+            self.clock.now = min(target, self.clock.now + timedelta(hours=1))
+            await self.services.rotation.ensure_cycle()
+            await self.settle()
+
+    def today(self) -> date:
+        """Today in the team's time zone."""
+        return self.clock().astimezone(self.tz).date()
+
+
+def _caller(who: Member | Caller) -> Caller:
+    if isinstance(who, Caller):
+        return who
+    return Caller(who.aad_object_id, who.display_name, f"29:{who.aad_object_id}")
+
+
+def member(aad: str, name: str, *, production: bool = False, lead: bool = False, active: bool = True,
+           days: frozenset[int] = frozenset(range(5)), observer_done: bool = True) -> Member:
+    """A roster member for the harness."""
+    return Member(aad, name, f"{aad}@liefery.example", production_access=production, working_weekdays=days,
+                  role=Role.LEAD if lead else Role.MEMBER, active=active, observer_done=observer_done)
