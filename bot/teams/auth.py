@@ -5,6 +5,7 @@ from __future__ import annotations
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from ..config import Settings
+from . import signing_keys
 
 
 class _SdkConfig:
@@ -26,4 +27,5 @@ class _SdkConfig:
 
 def build_adapter(settings: Settings) -> CloudAdapter:
     """A CloudAdapter that authenticates requests whenever an app id is set."""
+    signing_keys.install()
     return CloudAdapter(ConfigurationBotFrameworkAuthentication(_SdkConfig(settings)))

@@ -1,5 +1,7 @@
 """Authentication and tenancy at the HTTP edge: bad tokens get 401, never 500; start-up refuses unsafe settings."""
 
+import asyncio
+
 import pytest
 
 from tests.conftest import serve
@@ -111,6 +113,29 @@ async def test_a_valid_token_from_another_channel_gets_403(http, secured_bot, to
     status, _ = await post(http, secured_bot, activity, Authorization=f"Bearer {tokens.token(BOT_ID, connector.url)}")
     assert status == 403
     assert connector.sent == []
+
+
+async def test_signing_keys_rotate_without_a_restart(http, secured_bot, tokens, connector):
+    async def answer(token: str) -> int:
+        status, _ = await post(http, secured_bot, expect_replies(connector.url), Authorization=f"Bearer {token}")
+        return status
+
+    old_key, old_kid = tokens.key, tokens.kid
+    assert await answer(tokens.token(BOT_ID, connector.url)) == 200
+    assert tokens.key_fetches == 1
+    # The token service publishes a new key and withdraws the old one; the bot only learns it from a token.
+    tokens.rotate(drop_old=True)
+    assert await answer(tokens.token(BOT_ID, connector.url)) == 200
+    assert tokens.key_fetches == 2
+    assert await answer(tokens.token(BOT_ID, connector.url, key=old_key, kid=old_kid)) == 401
+    assert await answer(tokens.token(BOT_ID, connector.url, kid="never-published")) == 401
+    # A burst of made-up key ids within the minute costs no further fetch.
+    burst = await asyncio.gather(*(answer(tokens.token(BOT_ID, connector.url, kid=f"made-up-{n}")) for n in range(20)))
+    assert set(burst) == {401}
+    assert tokens.key_fetches == 2
+    assert await answer(tokens.token(BOT_ID, connector.url)) == 200
+    assert secured_bot.alive()
+    assert "Traceback" not in secured_bot.log()
 
 
 async def test_foreign_tenant_is_refused_without_a_reply(http, start_bot, connector):
