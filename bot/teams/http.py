@@ -17,9 +17,12 @@ from botframework.connector.auth import (
 from msrest.exceptions import DeserializationError
 
 from ..config import Settings
+from ..domain.errors import DeliveryFailed
+from ..domain.jobs import RetryLater
 from ..logs import bound
 from ..telemetry import span
 from ..web import safejson
+from .sending import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -156,17 +159,26 @@ def messages_handler(settings: Settings, adapter: CloudAdapter, bot: Bot):
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """Log the error with its activity id and tell the user briefly; never a traceback in chat."""
+    """Log the error with its activity id and tell the user briefly; never a traceback in chat.
+
+    Teams refusing or not taking a message is expected: one warning line, and no apology, which would take the
+    same way. Anything else is a bug and is logged with its traceback.
+    """
     activity = turn_context.activity
+    if isinstance(error, (DeliveryFailed, RetryLater)):
+        log.warning("turn for activity %s (%s) could not answer: %s", activity.id, activity.type, error)
+        return
     log.error("turn failed for activity %s (%s)", activity.id, activity.type, exc_info=error)
     apology = "Sorry, something went wrong on my side. Nothing was lost; please try again in a minute."
     try:
         if activity.type == ActivityTypes.message:
-            await turn_context.send_activity(apology)
+            await with_retries(lambda: turn_context.send_activity(apology), "apologising")
         elif activity.type == ActivityTypes.invoke:
             body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": apology}
             await turn_context.send_activity(
                 Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
             )
-    except Exception:  # noqa: BLE001 - the connector may be what failed
+    except (DeliveryFailed, RetryLater) as err:
+        log.warning("could not send the apology: %s", err)
+    except Exception:  # noqa: BLE001 - whatever broke the turn may break the apology too; never a 500 for it
         log.warning("could not send the apology", exc_info=True)
