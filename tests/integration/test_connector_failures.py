@@ -125,3 +125,13 @@ async def test_an_unreachable_connector_is_retried_later(messenger):
     dead = Address(f"http://127.0.0.1:{free_port()}/", CHANNEL, TENANT, CHANNEL)
     with pytest.raises(RetryLater, match="could not be reached"):
         await messenger.post(dead, Text("hello"))
+
+
+async def test_a_hung_card_update_times_out_once(messenger, connector):
+    # A PUT's timeout reaches us wrapped differently from a POST's (urllib3 counts it against its retries).
+    connector.fail(method="PUT", mode="hang", seconds=TIMEOUT + 2)
+    started = time.monotonic()
+    with pytest.raises(RetryLater, match="did not answer in time"):
+        await messenger.update(channel(connector), "card-1", {"type": "AdaptiveCard", "version": "1.5", "body": []})
+    assert time.monotonic() - started < TIMEOUT + 1.5
+    assert len(connector.attempts) == 1
