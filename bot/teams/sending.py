@@ -115,8 +115,8 @@ def delivery_error(what: str, failure: ConnectorFailure) -> RetryLater | Deliver
     """The domain error for a failure: one line naming what was being sent, where, and Teams' reason."""
     said = " ".join(part for part in (str(failure.status or ""), failure.code) if part)
     if failure.transient:
-        return RetryLater(f"{what}: Teams answered {said or 'nothing'}, will retry ({failure.reason})",
-                          failure.retry_after)
+        head = f"Teams answered {said}" if failure.answered else "no answer from Teams"
+        return RetryLater(f"{what}: {head}, will retry ({failure.reason})", failure.retry_after)
     return DeliveryFailed(f"{what}: Teams refused it with {said} ({failure.reason})", code=failure.code or str(failure.status),
                           status=failure.status)
 
