@@ -30,4 +30,12 @@ class StorageUnavailable(DomainError):
 
 
 class DeliveryFailed(DomainError):
-    """Teams refused a message for good (the app is not installed for the person, the chat is gone)."""
+    """Teams refused a message for good (the app is not installed for the person, the chat is gone).
+
+    `code` is Teams' error code (ConversationNotFound, UserNotFound, ...), or the HTTP status when it sent none.
+    """
+
+    def __init__(self, message: str, code: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status

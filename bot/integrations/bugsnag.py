@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
+import math
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 from ..domain.alerts import Alert
 from ..domain.errors import StorageUnavailable
+from ..web.safejson import JsonRefused, parse
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 2 * 1024 * 1024
@@ -21,11 +22,21 @@ def _text(value: Any, limit: int = _TEXT_LIMIT) -> str:
     return str(value)[:limit] if value is not None else ""
 
 
+# Counters are shown on a card and kept in storage; beyond 2**53 JSON numbers stop being exact anyway.
+MAX_COUNT = 2**53 - 1
+
+
 def _count(value: Any) -> int:
-    try:
-        return max(int(value), 0)
-    except (TypeError, ValueError):
-        return 0
+    """A counter from the payload: a whole number clamped to 0..MAX_COUNT; anything unreadable counts as 0."""
+    if isinstance(value, str):
+        value = value.strip()
+        # int() of thousands of digits is slow or refused; no real counter has more than 16.
+        value = int(value) if value.isdecimal() and len(value) <= 16 else 0
+    elif isinstance(value, float):
+        value = int(value) if math.isfinite(value) else 0
+    elif not isinstance(value, int) or isinstance(value, bool):
+        value = 0
+    return min(max(value, 0), MAX_COUNT)
 
 
 def parse_webhook(payload: dict) -> Alert:
@@ -66,13 +77,15 @@ def webhook_handler(secret: str, project_ids: frozenset[str], accept: Callable[[
     async def handle(request: web.Request) -> web.Response:
         if not secret_matches(request.match_info.get("secret", ""), secret):
             return web.json_response({"error": "not found"}, status=404)
+        # Nothing of the body is read, let alone parsed, before the secret matched.
         try:
             raw = await request.read()
-            payload = json.loads(raw)
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": "payload too large"}, status=413)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return web.json_response({"error": "the body is not valid JSON"}, status=400)
+        try:
+            payload = parse(raw)
+        except JsonRefused as err:
+            return web.json_response({"error": str(err)}, status=400)
         if not isinstance(payload, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
         alert = parse_webhook(payload)

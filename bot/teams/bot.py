@@ -13,7 +13,8 @@ from ..commands.actions import ActionResult
 from ..commands.router import Caller, Scope
 from ..core.app import SupportApp
 from ..core.inbound import CardAction, Message
-from ..domain.errors import DomainError, StorageUnavailable
+from ..domain.errors import DeliveryFailed, DomainError, StorageUnavailable
+from ..domain.jobs import RetryLater
 from ..domain.messages import Reply, Text
 from ..domain.requests import Address
 from .http import tenant_of
@@ -68,6 +69,13 @@ def address_of(activity: Activity) -> Address:
     return Address(activity.service_url, activity.conversation.id, tenant_of(activity), channel_of(activity))
 
 
+def recipient_of(activity: Activity) -> str:
+    """Whom a reply to this activity reaches, for log lines: the person in personal chat, else the conversation."""
+    if scope_of(activity) is Scope.PERSONAL and activity.from_property and activity.from_property.name:
+        return activity.from_property.name
+    return f"conversation {activity.conversation.id[:100]}"
+
+
 def caller_of(activity: Activity) -> Caller:
     """The person behind an activity."""
     sender = activity.from_property or ChannelAccount(id="", name="")
@@ -96,11 +104,12 @@ class SupportBot(ActivityHandler):
 
     async def _send(self, turn_context: TurnContext, replies: list[Reply]) -> None:
         conversation = turn_context.activity.conversation.id
+        what = f"replying to {recipient_of(turn_context.activity)}"
         for reply in replies:
             activity = to_activity(reply)
             async with self._pacer.lock(conversation):
                 await self._pacer.turn(conversation)
-                await with_retries(lambda: turn_context.send_activity(activity), "sending a reply")
+                await with_retries(lambda: turn_context.send_activity(activity), what)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Hand the message to the core (commands, requests, thread replies); Action.Submit goes to the card actions."""
@@ -160,9 +169,11 @@ class SupportBot(ActivityHandler):
             return
         update = Activity(type=ActivityTypes.message, id=message_id, attachments=[card_attachment(card)])
         try:
-            await with_retries(lambda: turn_context.update_activity(update), "updating a card")
-        except Exception:  # noqa: BLE001 - the clicker still gets the card in the invoke response
-            log.warning("could not update card %s in place", message_id, exc_info=True)
+            await with_retries(lambda: turn_context.update_activity(update),
+                               f"updating card {message_id} for {recipient_of(turn_context.activity)}")
+        except (RetryLater, DeliveryFailed) as err:
+            # The clicker still gets the card in the invoke response.
+            log.warning("could not update the card in place: %s", err)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         """Installed personally or in a team: remember where, and greet once."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from typing import Awaitable, Callable, TypeVar
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -14,15 +14,10 @@ from botbuilder.schema import (
     ConversationAccount,
     ConversationParameters,
     ConversationReference,
-    ErrorResponseException,
 )
-from msrest.exceptions import ClientRequestError
 
 from ..config import Settings
-from ..domain.errors import DeliveryFailed
-from ..domain.jobs import RetryLater
 from ..domain.messages import Reply
-from ..domain.retry import RETRYABLE_STATUS
 from ..domain.requests import Address, Person
 from ..services.ports import ConversationRepository
 from .pacing import ConversationPacer
@@ -30,6 +25,7 @@ from .render import card_attachment, to_activity
 from .sending import with_retries
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def bot_account(settings: Settings) -> ChannelAccount:
@@ -50,22 +46,17 @@ def reference_for(address: Address, settings: Settings) -> ConversationReference
     )
 
 
-@contextlib.asynccontextmanager
-async def _delivery(what: str):
-    """Connector failures as domain errors: transient ones are retried later, refusals are final."""
-    try:
-        yield
-    except ErrorResponseException as err:
-        status = getattr(getattr(err, "response", None), "status_code", None)
-        if status in RETRYABLE_STATUS or status is None:
-            raise RetryLater(f"{what}: Teams answered {status}") from err
-        raise DeliveryFailed(f"{what}: Teams refused it ({status})") from err
-    except ClientRequestError as err:
-        raise RetryLater(f"{what}: Teams could not be reached") from err
+def _where(conversation_id: str) -> str:
+    """A conversation id short enough for a log line (thread ids repeat the channel's)."""
+    return conversation_id if len(conversation_id) <= 100 else conversation_id[:97] + "..."
 
 
 class TeamsMessenger:
-    """The Messenger port on the Bot Framework: continue_conversation, paced per conversation, with retries."""
+    """The Messenger port on the Bot Framework: continue_conversation, paced per conversation, with retries.
+
+    Every method raises RetryLater when Teams may take the message later and DeliveryFailed when it refused it for
+    good; both carry one line naming the person or conversation and Teams' reason.
+    """
 
     def __init__(self, adapter: CloudAdapter, settings: Settings, conversations: ConversationRepository,
                  pacer: ConversationPacer) -> None:
@@ -74,69 +65,62 @@ class TeamsMessenger:
         self._conversations = conversations
         self._pacer = pacer
 
-    async def _paced(self, conversation_id: str, send):
+    async def _paced(self, conversation_id: str, send, what: str):
         async with self._pacer.lock(conversation_id):
             await self._pacer.turn(conversation_id)
-            return await with_retries(send, f"sending to {conversation_id[:40]}")
+            return await with_retries(send, what)
 
-    async def _continue(self, reference: ConversationReference, activity: Activity) -> str:
-        result: dict[str, str] = {}
+    async def _in_turn(self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[T]]) -> T:
+        """Run work inside a proactive turn and hand back its result or its error.
+
+        The adapter passes errors raised in a turn to on_turn_error, which only logs them; a job must see them
+        to be retried, so they are carried out of the turn here.
+        """
+        outcome: dict[str, object] = {}
 
         async def callback(turn_context: TurnContext) -> None:
-            response = await self._paced(reference.conversation.id, lambda: turn_context.send_activity(activity))
-            result["id"] = response.id if response else ""
-
-        await self._proactive(reference, callback)
-        return result.get("id", "")
-
-    async def _proactive(self, reference: ConversationReference, callback) -> None:
-        """continue_conversation, with the callback's failure raised here for _delivery to judge.
-
-        The adapter hands a failing turn to on_turn_error, which logs it and returns: a refused or throttled
-        proactive send would look delivered, and its job would never retry or park.
-        """
-        failures: list[Exception] = []
-
-        async def guarded(turn_context: TurnContext) -> None:
             try:
-                await callback(turn_context)
-            except Exception as err:  # noqa: BLE001 - carried out of the adapter and raised below
-                failures.append(err)
+                outcome["value"] = await work(turn_context)
+            except Exception as err:  # noqa: BLE001 - re-raised below, outside the adapter's turn
+                outcome["error"] = err
 
-        await self._adapter.continue_conversation(reference, guarded, self._settings.bot_id)
-        if failures:
-            raise failures[0]
+        await self._adapter.continue_conversation(reference, callback, self._settings.bot_id)
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome.get("value")  # type: ignore[return-value]
+
+    async def _send(self, reference: ConversationReference, activity: Activity, what: str) -> str:
+        async def send(turn_context: TurnContext) -> str:
+            response = await self._paced(reference.conversation.id, lambda: turn_context.send_activity(activity), what)
+            return response.id if response else ""
+
+        return await self._in_turn(reference, send)
 
     async def post(self, address: Address, reply: Reply) -> str:
         """Post a message to a conversation (a thread when the id carries ;messageid=); its activity id."""
-        async with _delivery("posting"):
-            return await self._continue(reference_for(address, self._settings), to_activity(reply))
+        return await self._send(reference_for(address, self._settings), to_activity(reply),
+                                f"posting to {_where(address.conversation_id)}")
 
     async def update(self, address: Address, activity_id: str, card: dict) -> None:
         """Replace a card the bot posted earlier, for everyone in the conversation."""
-        reference = reference_for(address, self._settings)
         activity = Activity(type=ActivityTypes.message, id=activity_id, attachments=[card_attachment(card)])
+        what = f"updating card {activity_id} in {_where(address.conversation_id)}"
 
-        async def callback(turn_context: TurnContext) -> None:
-            await self._paced(address.conversation_id, lambda: turn_context.update_activity(activity))
+        async def update(turn_context: TurnContext) -> None:
+            await self._paced(address.conversation_id, lambda: turn_context.update_activity(activity), what)
 
-        async with _delivery("updating a card"):
-            await self._proactive(reference, callback)
+        await self._in_turn(reference_for(address, self._settings), update)
 
     async def direct(self, person: Person, reply: Reply, via: Address) -> str:
         """Write 1:1: through the stored personal chat, else by creating it (the app must be installed for them)."""
+        what = f"writing to {person.name or person.aad_object_id}"
         stored = await self._conversations.get("user", person.aad_object_id)
-        activity = to_activity(reply)
         if stored:
-            async with _delivery(f"writing to {person.name}"):
-                return await self._continue(ConversationReference().deserialize(stored), activity)
-        result: dict[str, str] = {}
+            return await self._send(ConversationReference().deserialize(stored), to_activity(reply), what)
+        created: dict[str, ConversationReference] = {}
 
-        async def callback(turn_context: TurnContext) -> None:
-            reference = TurnContext.get_conversation_reference(turn_context.activity)
-            await self._conversations.remember("user", person.aad_object_id, reference.serialize())
-            response = await self._paced(reference.conversation.id, lambda: turn_context.send_activity(activity))
-            result["id"] = response.id if response else ""
+        async def remember(turn_context: TurnContext) -> None:
+            created["reference"] = TurnContext.get_conversation_reference(turn_context.activity)
 
         parameters = ConversationParameters(
             is_group=False,
@@ -145,11 +129,12 @@ class TeamsMessenger:
             tenant_id=via.tenant_id or None,
             channel_data={"tenant": {"id": via.tenant_id}} if via.tenant_id else None,
         )
-        async with _delivery(f"writing to {person.name}"):
-            await with_retries(
-                lambda: self._adapter.create_conversation(
-                    self._settings.bot_id, callback, parameters, channel_id="msteams", service_url=via.service_url
-                ),
-                "creating a 1:1 chat",
-            )
-        return result.get("id", "")
+        await with_retries(
+            lambda: self._adapter.create_conversation(
+                self._settings.bot_id, remember, parameters, channel_id="msteams", service_url=via.service_url
+            ),
+            f"{what} (creating the 1:1 chat)",
+        )
+        reference = created["reference"]
+        await self._conversations.remember("user", person.aad_object_id, reference.serialize())
+        return await self._send(reference, to_activity(reply), what)

@@ -1,5 +1,7 @@
 """Authentication and tenancy at the HTTP edge: bad tokens get 401, never 500; start-up refuses unsafe settings."""
 
+import asyncio
+
 import pytest
 
 from tests.conftest import serve
@@ -57,6 +59,7 @@ async def test_valid_token_is_accepted(http, secured_bot, tokens, connector):
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, kid="unknown-key"), id="unknown-key-id"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, issuer="https://evil.example"), id="wrong-issuer"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, "https://elsewhere.example/"), id="wrong-service-url"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url) + "x", id="bad-signature"),
     ],
 )
 async def test_bad_tokens_get_401(http, secured_bot, tokens, connector, make_header):
@@ -66,6 +69,71 @@ async def test_bad_tokens_get_401(http, secured_bot, tokens, connector, make_hea
     assert status == 401, body
     assert "error" in body
     assert connector.sent == []
+    assert secured_bot.alive()
+    assert "Traceback" not in secured_bot.log()
+
+
+async def test_the_token_is_checked_before_the_body_is_parsed(http, secured_bot, tokens, connector):
+    for body in (b"[" * 200_000, b"9" * 5000, b"{not json"):
+        async with http.post(f"{secured_bot.url}/api/messages", data=body,
+                             headers={"Content-Type": "application/json"}) as response:
+            assert response.status == 401
+    token = tokens.token(BOT_ID, connector.url)
+    async with http.post(f"{secured_bot.url}/api/messages", data=b"[" * 200_000,
+                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 400
+    assert secured_bot.alive()
+    assert "Traceback" not in secured_bot.log()
+
+
+async def test_content_type_and_size_are_refused_before_the_token(http, secured_bot):
+    async with http.post(f"{secured_bot.url}/api/messages", data=b"{}", headers={"Content-Type": "text/plain"}) as response:
+        assert response.status == 415
+    async with http.post(f"{secured_bot.url}/api/messages", data=b"[" * (1024 * 1024),
+                         headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 413
+
+
+async def test_a_missing_token_with_a_foreign_tenant_gets_401_not_403(http, start_bot, tokens, connector):
+    bot = start_bot(
+        ALLOW_UNAUTHENTICATED="", BOT_ID=BOT_ID, BOT_PASSWORD="not-used-in-tests", HOST="127.0.0.1",
+        BOT_OPENID_METADATA_URL=tokens.metadata_url, BOT_TOKEN_ISSUER="https://api.botframework.com",
+        ALLOWED_TENANT_IDS="aaaaaaaa-0000-4000-8000-000000000000",
+    )
+    status, _ = await post(http, bot, expect_replies(connector.url))
+    assert status == 401
+    status, _ = await post(http, bot, expect_replies(connector.url), Authorization=f"Bearer {tokens.token(BOT_ID, connector.url)}")
+    assert status == 403
+    assert "Traceback" not in bot.log()
+
+
+async def test_a_valid_token_from_another_channel_gets_403(http, secured_bot, tokens, connector):
+    activity = expect_replies(connector.url)
+    activity["channelId"] = "webchat"
+    status, _ = await post(http, secured_bot, activity, Authorization=f"Bearer {tokens.token(BOT_ID, connector.url)}")
+    assert status == 403
+    assert connector.sent == []
+
+
+async def test_signing_keys_rotate_without_a_restart(http, secured_bot, tokens, connector):
+    async def answer(token: str) -> int:
+        status, _ = await post(http, secured_bot, expect_replies(connector.url), Authorization=f"Bearer {token}")
+        return status
+
+    old_key, old_kid = tokens.key, tokens.kid
+    assert await answer(tokens.token(BOT_ID, connector.url)) == 200
+    assert tokens.key_fetches == 1
+    # The token service publishes a new key and withdraws the old one; the bot only learns it from a token.
+    tokens.rotate(drop_old=True)
+    assert await answer(tokens.token(BOT_ID, connector.url)) == 200
+    assert tokens.key_fetches == 2
+    assert await answer(tokens.token(BOT_ID, connector.url, key=old_key, kid=old_kid)) == 401
+    assert await answer(tokens.token(BOT_ID, connector.url, kid="never-published")) == 401
+    # A burst of made-up key ids within the minute costs no further fetch.
+    burst = await asyncio.gather(*(answer(tokens.token(BOT_ID, connector.url, kid=f"made-up-{n}")) for n in range(20)))
+    assert set(burst) == {401}
+    assert tokens.key_fetches == 2
+    assert await answer(tokens.token(BOT_ID, connector.url)) == 200
     assert secured_bot.alive()
     assert "Traceback" not in secured_bot.log()
 

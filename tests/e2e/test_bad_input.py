@@ -7,6 +7,82 @@ import pytest
 from tests.support import activities
 from tests.support.processes import Azurite
 
+SECRET = "s3cr3t-webhook-token-0123456789abcdef"
+
+
+def activity_with(raw_value: bytes, service_url: str) -> bytes:
+    """A valid personal message with one extra field holding a raw JSON value."""
+    body = json.dumps(activities.personal("who", service_url)).encode()
+    return body[:-1] + b', "extra": ' + raw_value + b"}"
+
+
+# Bodies that are JSON to a lenient parser, or would make Python's json module raise, refused alike by both endpoints.
+HOSTILE_JSON = [
+    pytest.param(b"[" * 200_000, id="deep-nesting"),
+    pytest.param(b'{"a":' * 20_000 + b"1" + b"}" * 20_000, id="deep-objects"),
+    pytest.param(b"9" * 5000, id="5000-digit-number"),
+    pytest.param(b'{"error": {"occurrences": ' + b"9" * 5000 + b"}}", id="5000-digit-field"),
+    pytest.param(b'{"error": {"occurrences": 1e999}}', id="1e999"),
+    pytest.param(b'{"error": {"occurrences": NaN}}', id="NaN"),
+    pytest.param(b'{"error": {"usersAffected": -Infinity}}', id="minus-Infinity"),
+    pytest.param(rb'{"error": {"message": "\\ud800 \ud800"}}', id="lone-surrogate"),
+]
+
+
+def assert_survived(bot) -> None:
+    assert bot.alive()
+    assert "Traceback" not in bot.log()
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON)
+async def test_hostile_json_gets_400_from_the_messaging_endpoint(http, bot, body):
+    async with http.post(f"{bot.url}/api/messages", data=body, headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+        assert "error" in await response.json()
+    assert_survived(bot)
+
+
+@pytest.mark.parametrize(
+    "value", [pytest.param(b"1e999", id="1e999"), pytest.param(b"NaN", id="NaN"), pytest.param(b"1" * 5000, id="5000-digits"),
+              pytest.param(b"[" * 100 + b"]" * 100, id="100-levels")],
+)
+async def test_a_hostile_value_inside_an_activity_gets_400(http, bot, connector, value):
+    async with http.post(f"{bot.url}/api/messages", data=activity_with(value, connector.url),
+                         headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+    assert connector.sent == []
+    assert_survived(bot)
+
+
+@pytest.fixture
+def bugsnag_bot(start_bot, seeded):
+    return start_bot(BUGSNAG_WEBHOOK_SECRET=SECRET)
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON)
+async def test_hostile_json_gets_400_from_the_bugsnag_endpoint(http, bugsnag_bot, body):
+    async with http.post(f"{bugsnag_bot.url}/api/bugsnag/{SECRET}", data=body,
+                         headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+        assert "error" in await response.json()
+    assert_survived(bugsnag_bot)
+
+
+async def test_the_bugsnag_secret_is_checked_before_the_body(http, bugsnag_bot):
+    async with http.post(f"{bugsnag_bot.url}/api/bugsnag/wrong-secret-wrong-secret-123", data=b"[" * 200_000,
+                         headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 404
+    assert_survived(bugsnag_bot)
+
+
+async def test_a_channel_other_than_teams_gets_403(http, bot, connector):
+    activity = activities.personal("who", connector.url)
+    activity["channelId"] = "webchat"
+    async with http.post(f"{bot.url}/api/messages", json=activity) as response:
+        assert response.status == 403
+    assert connector.sent == []
+    assert_survived(bot)
+
 
 @pytest.mark.parametrize(
     "body, content_type, status",

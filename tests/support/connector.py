@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -23,21 +24,86 @@ class Sent:
     at: float = field(default_factory=time.monotonic)
 
 
+MODES = ("answer", "hang", "reset", "lose")
+
+
+@dataclass
+class Failure:
+    """For the next `times` requests matching method and path, misbehave in one of four ways.
+
+    - answer: answer `status` with `body` and `headers`, as the Connector's error answers look;
+    - hang: answer nothing for `seconds`, then drop the connection (longer than the bot's client timeout);
+    - reset: drop the connection without answering;
+    - lose: post the message as usual, then drop the connection, so the bot never learns that it worked.
+    """
+
+    times: int
+    method: str = ""
+    path: str = ".*"
+    mode: str = "answer"
+    status: int = 500
+    body: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+
+    def matches(self, request: web.Request) -> bool:
+        """True when this rule still applies and covers the request (`path` is a regex over the whole path)."""
+        return (self.times > 0 and self.method in ("", request.method)
+                and re.fullmatch(self.path, request.path) is not None)
+
+
+# Paths of the Connector's routes, for Failure.path.
+CREATE_PATH = r"/v3/conversations"
+ACTIVITIES_PATH = r"/v3/conversations/[^/]+/activities(/[^/]+)?"
+
+
 @dataclass
 class Connector:
-    """Records sends and updates; can answer 429 a given number of times first."""
+    """Records sends and updates; can answer 429 a given number of times first, or fail on demand (`fail`)."""
 
     sent: list[Sent] = field(default_factory=list)
     created: list[dict] = field(default_factory=list)
     throttle: int = 0
     retry_after: str = "0"
+    failures: list[Failure] = field(default_factory=list)
+    # Every request that arrived, failed ones included: (method, path).
+    attempts: list[tuple[str, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
 
+    def fail(self, times: int = 1, **rule) -> Failure:
+        """Misbehave for the next `times` matching requests; see Failure for the arguments."""
+        failure = Failure(times, **rule)
+        self.failures.append(failure)
+        return failure
+
+    @web.middleware
+    async def _misbehave(self, request: web.Request, handler) -> web.StreamResponse:
+        self.attempts.append((request.method, request.path))
+        failure = next((f for f in self.failures if f.matches(request)), None)
+        if failure is None:
+            return await handler(request)
+        failure.times -= 1
+        if failure.mode == "answer":
+            body = failure.body if failure.body is not None else {"error": {"code": "ServiceError", "message": "failed"}}
+            return web.json_response(body, status=failure.status, headers=failure.headers)
+        if failure.mode == "hang":
+            await asyncio.sleep(failure.seconds)
+        elif failure.mode == "lose":
+            await handler(request)
+        request.transport.close()
+        # The bot reads the closed connection before this handler returns; nothing more is written.
+        await asyncio.sleep(0.5)
+        return web.Response(status=204)
+
     def app(self) -> web.Application:
         """The aiohttp app that serves the connector routes."""
-        app = web.Application()
+        app = web.Application(middlewares=[self._misbehave])
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._post)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._post)

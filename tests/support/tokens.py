@@ -19,24 +19,40 @@ def _key() -> rsa.RSAPrivateKey:
 
 
 class TokenService:
-    """Publishes one signing key (endorsed for msteams) and signs tokens with it."""
+    """Publishes signing keys (endorsed for msteams) and signs tokens with the newest; it can rotate them."""
 
     def __init__(self) -> None:
         self.key = _key()
         self.kid = uuid.uuid4().hex
+        self.published: dict[str, rsa.RSAPrivateKey] = {self.kid: self.key}
         self.url = ""
+        self.metadata_fetches = 0
+        self.key_fetches = 0
+
+    def rotate(self, drop_old: bool = False) -> str:
+        """Publish a new key and sign with it from now on; the old keys stay published unless dropped. Its kid."""
+        if drop_old:
+            self.published.clear()
+        self.key, self.kid = _key(), uuid.uuid4().hex
+        self.published[self.kid] = self.key
+        return self.kid
 
     def app(self) -> web.Application:
         """Serves /.well-known/openidconfiguration and /keys like login.botframework.com."""
         app = web.Application()
 
         async def metadata(_: web.Request) -> web.Response:
+            self.metadata_fetches += 1
             return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.url}/keys"})
 
         async def keys(_: web.Request) -> web.Response:
-            jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-            jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams"]})
-            return web.json_response({"keys": [jwk]})
+            self.key_fetches += 1
+            published = []
+            for kid, key in self.published.items():
+                jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+                jwk.update({"kid": kid, "use": "sig", "endorsements": ["msteams"]})
+                published.append(jwk)
+            return web.json_response({"keys": published})
 
         app.router.add_get("/.well-known/openidconfiguration", metadata)
         app.router.add_get("/keys", keys)
