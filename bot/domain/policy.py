@@ -65,7 +65,7 @@ _REFUSALS = {
     Action.EDIT_MEMBER: "Only a lead can change members.",
     Action.SYNC_ROSTER: "Only a lead can sync the roster.",
     Action.CHOOSE_CHANNEL: "Only a lead can choose the bot's channels.",
-    Action.RETRY_JOBS: "Only a lead can see and retry stuck jobs.",
+    Action.RETRY_JOBS: "Only an active lead can see and retry parked jobs.",
 }
 
 _LEAD_ONLY = frozenset({Action.EDIT_MEMBER, Action.SYNC_ROSTER, Action.CHOOSE_CHANNEL, Action.RETRY_JOBS})

@@ -76,7 +76,7 @@ async def test_a_refused_alert_parks_shows_in_healthz_and_a_lead_retries_it_once
     card = personal_cards(connector)[0]
     assert_valid_cards(card)
     text = json.dumps(card, ensure_ascii=False)
-    assert "alert.deliver" in text and "Bugsnag NoMethodError" in text and "Teams refused it (403)" in text
+    assert "alert.deliver" in text and "Bugsnag NoMethodError" in text and "Teams refused it with 403 Forbidden" in text
 
     refusing["on"] = False
     retry = find_action(card, "job.retry")
