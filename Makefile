@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: dev test install clean
+.PHONY: dev test soak install clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -29,6 +29,10 @@ dev: install
 ## test: the whole suite against its own Azurite on a free port; exits with pytest's code.
 test: install
 	$(PY) -m pytest
+
+## soak: the model-based test of a week, run long (many random weeks); prints how many weeks and steps ran.
+soak: install
+	$(PY) -m bench.week_soak
 
 ## package: build/appPackage.zip for Teams: the manifest with ${{...}} filled from ENV_FILE (default env/.env.dev), plus the icons.
 ENV_FILE ?= env/.env.dev

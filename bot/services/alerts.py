@@ -163,10 +163,11 @@ class AlertDesk:
         if not thread.needs_escalation(level, now):
             return
         status = await self._status()
-        if level == 1 and status.week:
-            people = list(status.paged())
-            if status.week.fallback and status.week.fallback not in people and status.is_free(status.week.fallback):
-                people.append(status.week.fallback)
+        if level == 1:
+            people = list(status.paged())  # the leads, when nobody is on the rotation
+            fallback = status.week.fallback if status.week else None
+            if fallback and fallback not in people and status.is_free(fallback):
+                people.append(fallback)
             mentions = tuple(Mention(p, status.name(p)) for p in people)
             text = "⏰ Nobody has taken this production alert yet. " + (join_names(m.tag for m in mentions) or "Support") + ", please have a look."
         else:

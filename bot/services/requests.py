@@ -274,9 +274,9 @@ class RequestDesk:
         request = stored.value
         status = await self._status()
         minutes = round((self._timings.target_seconds if level == 1 else self._timings.lead_seconds) / 60)
-        if level == 1 and status.week:
-            people = list(status.paged())
-            fallback = status.week.fallback
+        if level == 1:
+            people = list(status.paged())  # the leads, when nobody is on the rotation
+            fallback = status.week.fallback if status.week else None
             if fallback and fallback not in people and status.is_free(fallback):
                 people.append(fallback)
             mentions = _mentions(status, people)

@@ -12,7 +12,7 @@ from cards.rotation import NOBODY, plan_card, superseded_card
 
 from ..domain.errors import AlreadyExists, ConcurrencyError, DomainError, StorageUnavailable
 from ..domain.iteration import Iteration, IterationPolicy
-from ..domain.jobs import Job
+from ..domain.jobs import Job, RetryLater
 from ..domain.members import Member, weekday_names
 from ..domain.messages import Card, Mention, Text
 from ..domain.planning import Absence, Suggestion, Verdict, check_team, coverage, suggest
@@ -82,6 +82,7 @@ def due_cycle_jobs(now: datetime, policy: IterationPolicy, tz: ZoneInfo) -> list
 
 
 MAX_ELSEWHERE = 10
+NO_CHANNEL_RETRY_SECONDS = 300
 SAVE_PENDING = ("Confirmed, but I could not save the team to the rotation yet (storage trouble). I'll finish it "
                 "within minutes on my own, or click Confirm again; until then the card shows it as pending.")
 
@@ -216,7 +217,11 @@ class RotationDesk:
         iteration = Iteration(date.fromisoformat(job.payload["start"]), self._policy.length_days)
         channel = await self.channel()
         if channel is None:
-            raise DomainError("no channel for the pick card yet; a lead can set one with '@Support Bot rotation here'")
+            if self._clock() >= cycle_times(iteration, self._tz).handover:
+                log.warning("no rotation channel was set in time for the pick of %s", iteration.label())
+                return
+            raise RetryLater("no channel for the pick card yet; a lead can set one with '@Support Bot rotation here'",
+                             NO_CHANNEL_RETRY_SECONDS, waiting=True)
         await self._post_pick(iteration, channel, home=True)
 
     async def _proposal_for(self, iteration: Iteration) -> Stored[Proposal]:

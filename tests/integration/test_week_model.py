@@ -122,9 +122,13 @@ class Week(RuleBasedStateMachine):
         self.absent: dict[date, set[str]] = {}
         self.seen = 0  # how much of the bot's output was checked already
         self.steps = 0
+        self.checked: dict[str, int] = {}  # what the checks saw, for the soak's report
 
     def run(self, work):
         return self.loop.run_until_complete(work)
+
+    def saw(self, what: str) -> None:
+        self.checked[what] = self.checked.get(what, 0) + 1
 
     def teardown(self) -> None:
         if self.bot is not None:
@@ -178,6 +182,8 @@ class Week(RuleBasedStateMachine):
         current = self.bot.services.policy.at(start, BERLIN)
         week = RotationWeek(current.start, ("dora", "paula"), fallback="fritz", fallback_days=frozenset({4}), observer="nico")
         self.run(self.bot.open(ROSTER, [week]))
+        # Lars chose #backend for the pick and the handover, as a team would on its first day.
+        self.run(self.bot.mention(LARS, "rotation here"))
 
     # ------------------------------------------------------------------ rules
 
@@ -200,6 +206,7 @@ class Week(RuleBasedStateMachine):
         if week and not self.working() and week.observer and BY_ID[week.observer].active and week.observer not in self.absent.get(self.day(), set()):
             observer = {week.observer}
         assert pages[0].mentioned == set(on) | set(extra) | observer, (pages[0].text, on, extra, self.day())
+        self.saw("requests paged" + (" with a gap" if extra else ""))
         directs = {s.conversation.split("|", 1)[1] for s in self.sent[before:] if s.kind == "direct"}
         assert directs == set(on) | set(extra), (directs, on, extra)
 
@@ -245,6 +252,7 @@ class Week(RuleBasedStateMachine):
         _, card_id = self.latest_card(request)
         result = self.run(self.bot.click(person, payload, card_id, self.thread(request)))
         after = self.run(self.stored(request))
+        self.saw("clicks allowed" if allowed else "clicks refused")
         if not allowed:
             assert after == before, f"{person.display_name} changed a request without the right"
             assert result.note and "Only" in result.note
@@ -277,6 +285,7 @@ class Week(RuleBasedStateMachine):
         for sent in self.sent[before:]:
             local = sent.at.astimezone(BERLIN).date()
             if sent.text.startswith(("⏰", "🚨")):
+                self.saw("escalations")
                 for person in sent.mentioned:
                     assert BY_ID[person].active and person not in self.absent.get(local, set()), (sent.text, person)
             if sent.text.startswith("Handover for"):
@@ -284,6 +293,7 @@ class Week(RuleBasedStateMachine):
                 on, _ = model_duty(week, local, self.bot.catalogue.calendar.is_working_day(local), self.absent)
                 line = next((l for l in sent.text.split("\n\n") if l.startswith("Today (")), "")
                 if line:
+                    self.saw("handovers")
                     names = {BY_ID[p].display_name for p in on}
                     listed = line.split("): ", 1)[1].split(" on duty", 1)[0]
                     assert {n for n in re.split(r", | and ", listed) if n and n != "nobody"} == names, (line, names)
@@ -298,6 +308,7 @@ class Week(RuleBasedStateMachine):
         if week is None:
             assert not today
             return
+        self.saw("who cards")
         names = {BY_ID[p].display_name for p in on}
         listed = today[0].split("): ", 1)[1].split(" on duty", 1)[0]
         assert {n for n in re.split(r", | and ", listed) if n and n != "nobody"} == names, (today[0], names, self.day())
