@@ -35,6 +35,7 @@ from .services.calendar_feed import load_feed
 from .services.catalogue import Catalogue, CatalogueError, load_catalogue
 from .services.channels import RequestChannels
 from .services.support import SupportLookup
+from .services.outbox import Outbox
 from .storage.swaps import TableSwapRepository
 from .commands.router import router
 from .core.app import SupportApp
@@ -87,6 +88,7 @@ class Services:
     swaps: TableSwapRepository
     lookup: SupportLookup
     request_channels: RequestChannels
+    outbox: "Outbox | None" = None
     desk: "RequestDesk | None" = None
     alert_desk: "AlertDesk | None" = None
     rotation: "RotationDesk | None" = None
@@ -195,6 +197,7 @@ def _alert_settings(settings: Settings) -> AlertSettings:
 def build_core(settings: Settings, services: Services, catalogue: Catalogue, messenger, clock: Clock = system_clock,
                tickets=None, directory=None) -> SupportApp:
     """The desks over the repositories and a messenger, and the app that routes to them (no Teams SDK here)."""
+    services.outbox = Outbox(services.jobs, messenger, clock)
     services.desk = RequestDesk(
         requests=services.requests, lookup=services.lookup, jobs=services.jobs,
         messenger=messenger, catalogue=catalogue, tz=settings.tz, clock=clock,

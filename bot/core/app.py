@@ -53,6 +53,10 @@ class SupportApp:
         self._actions = actions
         self._clock = clock
 
+    async def deliver(self, turn: Turn, replies: list[Reply], address, key: str) -> None:
+        """Send a click's replies in its conversation; what Teams can't take now is sent later, not lost."""
+        await self._services.outbox.deliver(turn.send, replies, address, key)
+
     async def on_action(self, action: CardAction) -> ActionResult:
         """Answer a card click: the registered handler of its verb; an unknown verb means an outdated card."""
         verb = self._actions.parse(action.data.get("verb"))
@@ -83,11 +87,15 @@ class SupportApp:
             command, args = match
             request = CommandRequest(message.sender, message.scope, message.text, args, message.at, self._services,
                                      message.address)
-            await turn.send(await guarded(command.handler(request)))
+            await self._reply(turn, await guarded(command.handler(request)), message)
         elif request_channel:
             await self._open_request(message, turn)
         else:
-            await turn.send([unknown_hint(message.scope)])
+            await self._reply(turn, [unknown_hint(message.scope)], message)
+
+    async def _reply(self, turn: Turn, replies: list[Reply], message: Message) -> None:
+        """Answer in the message's conversation; what Teams can't take now is sent later, not lost."""
+        await self._services.outbox.deliver(turn.send, replies, message.address, f"reply|{message.id}")
 
     async def _takes_requests(self, message: Message) -> bool:
         try:
@@ -108,14 +116,14 @@ class SupportApp:
         except StorageUnavailable:
             log.warning("could not read the thread's request", exc_info=True)
             if message.mentioned:
-                await turn.send([Text(STORAGE_DOWN)])
+                await self._reply(turn, [Text(STORAGE_DOWN)], message)
             return True
         except DomainError:
             log.warning("could not record a thread message", exc_info=True)
             return True
         if replies is None:
             return False
-        await turn.send(replies)
+        await self._reply(turn, replies, message)
         return True
 
     async def _open_request(self, message: Message, turn: Turn) -> None:
@@ -123,8 +131,8 @@ class SupportApp:
         requester = replace(message.person, name=message.person.name or "there")
         if not message.text:
             mention = Mention(requester.mention_id, requester.name or "there")
-            await turn.send([Text(f"Hi {mention.tag}, what's the problem? Describe it in one message with me "
-                                  "mentioned, and I'll page the support pair.", (mention,))])
+            await self._reply(turn, [Text(f"Hi {mention.tag}, what's the problem? Describe it in one message with me "
+                                          "mentioned, and I'll page the support pair.", (mention,))], message)
             return
         desk = self._services.desk
         try:
@@ -132,12 +140,15 @@ class SupportApp:
                                      requester=requester, text=message.text, received_at=message.at)
         except StorageUnavailable:
             log.warning("could not record a request", exc_info=True)
-            await turn.send([Text("I couldn't record this request because my storage is down. Please page the "
-                                  "support pair directly; I'm sorry.")])
+            await self._reply(turn, [Text("I couldn't record this request because my storage is down. Please page "
+                                          "the support pair directly; I'm sorry.")], message)
             return
         if opened is None:
             return  # Teams delivered the same message again; it was acknowledged the first time
         request, paging = opened
-        await turn.send([desk.ack(request)])
-        paging.start(acked_at=self._clock().isoformat())
+        try:
+            await self._reply(turn, [desk.ack(request)], message)
+        finally:
+            # Paging never waits on (or fails with) the acknowledgement's delivery.
+            paging.start(acked_at=self._clock().isoformat())
         log.info("support request acknowledged")

@@ -36,3 +36,17 @@ class Card:
 
 
 Reply = Text | Card
+
+
+def encode_reply(reply: Reply) -> dict:
+    """A reply as plain JSON data, to store it (a message to send later)."""
+    if isinstance(reply, Card):
+        return {"card": reply.content, "summary": reply.summary}
+    return {"text": reply.text, "mentions": [[m.id, m.name, m.tag_mention] for m in reply.mentions]}
+
+
+def decode_reply(data: dict) -> Reply:
+    """The reply encode_reply stored."""
+    if "card" in data:
+        return Card(data["card"], data.get("summary", ""))
+    return Text(data["text"], tuple(Mention(i, n, bool(t)) for i, n, t in data.get("mentions", [])))

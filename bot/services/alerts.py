@@ -16,7 +16,7 @@ from ..domain.errors import AlreadyExists, DomainError, NotFound
 from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
 from ..domain.messages import Card, Mention, Text
-from ..domain.requests import Address, NotAllowed, Person
+from ..domain.requests import Address, NotAllowed, Person, TicketState
 from ..domain.policy import Action, may
 from ..domain.status import SupportStatus
 from ..domain.text import join_names
@@ -27,12 +27,14 @@ from .jobs import JobRunner
 from .ports import ConversationRepository, MemberRepository, Messenger, WeekRepository
 from .requests import ActionOutcome, thread_link
 from .support import SupportLookup
-from .tickets import JiraRejected, file_once
+from .tickets import JiraRejected, file_once, wait_for_earlier_attempt
 
 log = logging.getLogger(__name__)
 ALERT_CHANNEL = ("alerts-channel", "current")
 WAIT_FOR_CHANNEL_SECONDS = 5.0
 REFRESH_DELAY_SECONDS = 2.0
+# The ticket job is queued just before the click is written; this long it waits for that write to land.
+TICKET_LANDING_SECONDS = 60
 
 
 def thread_address(channel: Address, message_id: str) -> Address:
@@ -67,6 +69,7 @@ class AlertDesk:
         self._settings = settings
         self._tickets = tickets
         jobs.handles("alert.deliver")(self._deliver)
+        jobs.handles("alert.post")(self._post)
         jobs.handles("alert.refresh")(self._refresh)
         jobs.handles("alert.escalate")(self._escalate)
         jobs.handles("alert.ticket")(self._file_ticket)
@@ -96,9 +99,10 @@ class AlertDesk:
         return status.names(status.paged()) if status.week else ""
 
     async def _deliver(self, job: Job) -> None:
+        """Record one event: a new error opens a thread (its card is posted by one job of its own), a repeat counts
+        on the thread, whether its card is posted already or still pending, so nothing waits on a post."""
         alert = Alert.from_dict(job.payload["alert"])
-        channel = await self.channel()
-        if channel is None:
+        if await self.channel() is None:
             raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
         now = self._clock()
         stored = await self._alerts.get(alert.key)
@@ -110,35 +114,57 @@ class AlertDesk:
             except (NotFound, DomainError):
                 raise RetryLater("the alert thread changed while starting a fresh one", 1)
             stored = None
-        if stored is not None:
-            if not stored.value.card_id:
-                raise RetryLater("the first card of this error is still being posted", 1)
-            await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace, lambda t: t.repeated(alert, now))
-            # One card update per burst, not one per webhook: Teams allows 60 sends per 30 s per conversation.
-            await self._jobs.enqueue(Job(f"alert-refresh|{alert.key}|{int(now.timestamp() // REFRESH_DELAY_SECONDS)}",
-                                         "alert.refresh", now + timedelta(seconds=REFRESH_DELAY_SECONDS), {"key": alert.key}))
+        if stored is None:
+            thread = AlertThread(alert.key, alert, opened_at=now, last_event_at=now, earlier_thread=earlier)
+            try:
+                await self._alerts.add(thread)
+            except AlreadyExists:
+                pass  # another event of this error opened it a moment ago: count this one on it, below
+            else:
+                await self._post_later(thread)
+                return
+        updated = await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace, lambda t: t.repeated(alert, now))
+        if not updated.card_id:
+            await self._post_later(updated)  # still pending: its one post job shows this event too
             return
-        thread = AlertThread(alert.key, alert, opened_at=now, last_event_at=now, earlier_thread=earlier)
-        try:
-            etag = await self._alerts.add(thread)
-        except AlreadyExists:
-            raise RetryLater("another event of this error is being posted", 1) from None
-        try:
-            status = await self._status()
-            card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=alert.title))
-        except DomainError:
-            # Give the claim back, or every later attempt would wait for a card that is never posted.
-            await self._alerts.remove(thread, etag)
-            raise
-        thread = replace(thread, address=thread_address(channel, card_id), card_id=card_id)
-        await self._alerts.replace(thread, etag)
-        if alert.production:
+        # One card update per burst, not one per webhook: Teams allows 60 sends per 30 s per conversation.
+        await self._jobs.enqueue(Job(f"alert-refresh|{alert.key}|{int(now.timestamp() // REFRESH_DELAY_SECONDS)}",
+                                     "alert.refresh", now + timedelta(seconds=REFRESH_DELAY_SECONDS), {"key": alert.key}))
+
+    async def _post_later(self, thread: AlertThread) -> None:
+        """Queue the thread's card post: one job per thread, whatever the number of events (enqueuing is idempotent)."""
+        opened = thread.opened_at.isoformat()
+        # The alert rides along only so that the parked-jobs card can say what the job was about.
+        if await self._jobs.enqueue(Job(f"alert-post|{thread.key}|{opened}", "alert.post", self._clock(),
+                                        {"key": thread.key, "opened": opened, "alert": thread.alert.to_dict()})):
+            self._jobs.wake()
+
+    async def _post(self, job: Job) -> None:
+        """Post a pending thread's card with its counts as they are now; retried until posted, or parked."""
+        stored = await self._alerts.get(job.payload["key"])
+        if stored is None or stored.value.card_id or stored.value.opened_at.isoformat() != job.payload["opened"]:
+            return  # posted already, or a fresh thread replaced this one
+        channel = await self.channel()
+        if channel is None:
+            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
+        status = await self._status()
+        thread = stored.value
+        card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=thread.alert.title))
+
+        def posted(t: AlertThread) -> AlertThread:
+            return t if t.card_id else replace(t, address=thread_address(channel, card_id), card_id=card_id)
+
+        # If this write fails, the retry posts the card again: at least once (README says so).
+        thread = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, posted)
+        if thread.events != stored.value.events:
+            await self._update_card(thread)  # events that arrived while the card was being posted
+        if thread.alert.production:
             calendar = self._catalogue.calendar
-            first = calendar.add_working_seconds(now, self._settings.escalation_seconds)
-            second = calendar.add_working_seconds(now, 2 * self._settings.escalation_seconds)
+            first = calendar.add_working_seconds(thread.opened_at, self._settings.escalation_seconds)
+            second = calendar.add_working_seconds(thread.opened_at, 2 * self._settings.escalation_seconds)
             for level, due in ((1, first), (2, second)):
-                await self._jobs.enqueue(Job(f"alert-escalate|{alert.key}|{card_id}|{level}", "alert.escalate", due,
-                                             {"key": alert.key, "card": card_id, "level": level}))
+                await self._jobs.enqueue(Job(f"alert-escalate|{thread.key}|{thread.card_id}|{level}", "alert.escalate", due,
+                                             {"key": thread.key, "card": thread.card_id, "level": level}))
 
     async def _refresh(self, job: Job) -> None:
         stored = await self._alerts.get(job.payload["key"])
@@ -179,11 +205,13 @@ class AlertDesk:
 
     # ------------------------------------------------------------------ people acting
 
-    async def _act(self, key: str, revision: int | None, who: Person, change) -> tuple[AlertThread, bool, str]:
-        status = await self._status()
-        decision = may(who.aad_object_id, Action.HANDLE, status.facts())
+    async def _require_support(self, who: Person) -> None:
+        decision = may(who.aad_object_id, Action.HANDLE, (await self._status()).facts())
         if not decision:
             raise NotAllowed(decision.reason)
+
+    async def _act(self, key: str, revision: int | None, who: Person, change) -> tuple[AlertThread, bool, str]:
+        await self._require_support(who)
         return await apply_click(lambda: self._alerts.get(key), self._alerts.replace, revision, change, (AlertAlreadyHandled,))
 
     async def _outcome(self, thread: AlertThread, changed: bool, note: str, replies: list) -> ActionOutcome:
@@ -222,16 +250,28 @@ class AlertDesk:
                 raise AlertAlreadyHandled(f"This error already has {t.ticket_key}.")
             return t.ticket_pending()
 
+        await self._require_support(who)
+        # Queued before the click is written, so a failure between the two never strands a pending ticket.
+        await self._jobs.enqueue(Job(f"alert-ticket|{key}", "alert.ticket", self._clock(), {"key": key}))
         thread, changed, note = await self._act(key, None, who, pending)
-        if changed:
-            await self._jobs.enqueue(Job(f"alert-ticket|{key}", "alert.ticket", self._clock(), {"key": key}))
         return await self._outcome(thread, changed, note, [Text(f"{who.name} asked for a Jira ticket; filing it now.")])
 
     async def _file_ticket(self, job: Job) -> None:
         stored = await self._alerts.get(job.payload["key"])
-        if stored is None or stored.value.ticket_key:
+        if stored is None:
+            return
+        if stored.value.ticket_key:
+            await self._announce_ticket(stored.value)
             return
         thread = stored.value
+        if thread.ticket is not TicketState.PENDING:
+            # Queued just before the click is written; if that write never landed, there is nothing to file.
+            if (self._clock() - job.due).total_seconds() > TICKET_LANDING_SECONDS:
+                return
+            raise RetryLater("the ticket request is not recorded yet", 1)
+        wait_for_earlier_attempt(thread.extra.get("ticket_attempt_at"), self._clock(), self._settings.ticket_retry_seconds)
+        thread = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace,
+                                     lambda t: replace(t, extra={**t.extra, "ticket_attempt_at": self._clock().isoformat()}))
         a = thread.alert
         paragraphs = [
             f"{a.exception_class}: {a.message}".strip(": "),
@@ -250,9 +290,21 @@ class AlertDesk:
             updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, lambda t: t.ticket_failed(str(err)))
             await self._update_card(updated)
             return
+        try:
+            updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace,
+                                          lambda t: t.ticket_created(ticket.key, ticket.url))
+        except DomainError as err:
+            raise RetryLater(f"{ticket.key} was created but could not be recorded: {err}",
+                             self._settings.ticket_retry_seconds) from err
+        await self._announce_ticket(updated)
+
+    async def _announce_ticket(self, thread: AlertThread) -> None:
+        """Post "Filed as KEY" in the thread once, and show it on the card."""
+        if thread.extra.get("ticket_posted"):
+            return
+        await self._messenger.post(thread.address, Text(f"Filed as [{thread.ticket_key}]({thread.ticket_url})."))
         updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace,
-                                      lambda t: t.ticket_created(ticket.key, ticket.url))
-        await self._messenger.post(thread.address, Text(f"Filed as [{ticket.key}]({ticket.url})."))
+                                      lambda t: replace(t, extra={**t.extra, "ticket_posted": True}))
         await self._update_card(updated)
 
 

@@ -39,7 +39,7 @@ from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
 from .ports import Messenger, RequestRepository
 from .support import SupportLookup
-from .tickets import JiraRejected, file_once
+from .tickets import JiraRejected, file_once, wait_for_earlier_attempt
 from .triage import TriageResult, decide, from_handbook
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,13 @@ def _tags(mentions) -> str:
     return join_names(m.tag for m in mentions)
 
 
-def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime) -> Job:
-    """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it."""
+def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "") -> Job:
+    """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it.
+
+    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good.
+    """
     return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
-                                              "text": text, "via": [via.service_url, via.tenant_id]})
+                                              "text": text, "via": [via.service_url, via.tenant_id], "about": about})
 
 
 class RequestDesk:
@@ -116,6 +119,7 @@ class RequestDesk:
         jobs.handles("request.page")(self._page)
         jobs.handles("request.escalate")(self._escalate)
         jobs.handles("request.direct")(self._direct)
+        jobs.handles("request.unreachable")(self._unreachable)
         jobs.handles("request.ticket")(self._file_ticket)
 
     # ------------------------------------------------------------------ arrival
@@ -229,7 +233,7 @@ class RequestDesk:
         note = f"New #backend request from {request.requester.name}:\n\n> {shorten(request.text, 500)}\n\n[Open the thread]({link})"
         for aad in status.paged():
             await self._jobs.enqueue(direct_job(f"direct|{request.id}|{aad}", Person(aad, status.name(aad)), note,
-                                                request.address, self._clock()))
+                                                request.address, self._clock(), about=request.id))
 
     async def hints(self, request: SupportRequest) -> tuple[list[dict], dict | None]:
         """Handbook entries that answer the request, else earlier requests like it; nothing when storage fails.
@@ -262,7 +266,21 @@ class RequestDesk:
             await self._messenger.direct(person, Text(job.payload["text"]), Address(service_url, "", tenant))
         except DeliveryFailed as err:
             # Permanent (the app is not installed for them, the chat is gone): one line, and the rest goes on.
-            log.warning("could not write 1:1 to %s: %s", name, err)
+            log.warning("1:1 not delivered: %s", err)
+            if job.payload.get("about"):
+                await self._jobs.enqueue(Job(f"unreachable|{job.payload['about']}|{aad}", "request.unreachable",
+                                             self._clock(), {"request": job.payload["about"], "name": name,
+                                                             "why": err.code or "refused"}))
+
+    async def _unreachable(self, job: Job) -> None:
+        """Tell the thread that someone paged could not be reached 1:1, so the others make sure they see it."""
+        stored = await self._requests.get(job.payload["request"])
+        if stored is None or not stored.value.clock_running:
+            return
+        name, why = job.payload["name"], job.payload["why"]
+        await self._messenger.post(stored.value.address, Text(
+            f"ℹ️ I couldn't reach {name} 1:1 (Teams said {why}; the app may not be installed for them). "
+            f"{name}, please keep an eye on this thread."))
 
     # ------------------------------------------------------------------ the clock
 
@@ -501,13 +519,7 @@ class RequestDesk:
             return
         if request.ticket is not TicketState.PENDING:
             return
-        attempted = request.extra.get("ticket_attempt_at")
-        if attempted:
-            # An earlier attempt may have created the ticket without our knowing: Jira's search lags behind its
-            # writes, so wait JIRA_RETRY_SECONDS after it before searching, whichever step failed or crashed.
-            wait = self._ticket_retry - (self._clock() - datetime.fromisoformat(attempted)).total_seconds()
-            if wait > 0:
-                raise RetryLater("waiting for Jira's search to catch up with an earlier attempt", wait)
+        wait_for_earlier_attempt(request.extra.get("ticket_attempt_at"), self._clock(), self._ticket_retry)
         await self._change(request.id, lambda r: r.noting(ticket_attempt_at=self._clock().isoformat()))
         link = thread_link(request.address, request.id)
         paragraphs = [

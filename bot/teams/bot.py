@@ -145,7 +145,8 @@ class SupportBot(ActivityHandler):
         result = await self._run_action(turn_context, data)
         if result.update_in_place and result.card is not None:
             await self._update_card(turn_context, result.card)
-        await self._send(turn_context, result.replies)
+        await self._app.deliver(_Turn(self, turn_context), result.replies, address_of(turn_context.activity),
+                                f"click|{turn_context.activity.id}")
         # A plain dict body: the SDK's AdaptiveCardInvokeResponse cannot carry a text note.
         if result.card is not None:
             body = {"statusCode": 200, "type": ADAPTIVE_CARD, "value": result.card}
@@ -158,9 +159,9 @@ class SupportBot(ActivityHandler):
         result = await self._run_action(turn_context, value)
         if result.card is not None:
             await self._update_card(turn_context, result.card)
-        if result.note:
-            await self._send(turn_context, [Text(result.note)])
-        await self._send(turn_context, result.replies)
+        replies = ([Text(result.note)] if result.note else []) + list(result.replies)
+        await self._app.deliver(_Turn(self, turn_context), replies, address_of(turn_context.activity),
+                                f"click|{turn_context.activity.id}")
 
     async def _update_card(self, turn_context: TurnContext, card: dict) -> None:
         """Replace the clicked card for everyone in the conversation."""

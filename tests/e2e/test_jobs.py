@@ -76,14 +76,14 @@ async def test_a_refused_alert_parks_shows_in_healthz_and_a_lead_retries_it_once
     card = personal_cards(connector)[0]
     assert_valid_cards(card)
     text = json.dumps(card, ensure_ascii=False)
-    assert "alert.deliver" in text and "Bugsnag NoMethodError" in text and "Teams refused it with 403 Forbidden" in text
+    assert "alert.post" in text and "Bugsnag NoMethodError" in text and "Teams refused it with 403 Forbidden" in text
 
     refusing["on"] = False
     retry = find_action(card, "job.retry")
     first, second = await asyncio.gather(click(http, bot, connector, retry, LARS, "Lars Lead"),
                                          click(http, bot, connector, retry, LARS, "Lars Lead"))
     notices = json.dumps([first, second], ensure_ascii=False)
-    assert "Retrying alert.deliver" in notices and "retried already" in notices
+    assert "Retrying alert.post" in notices and "retried already" in notices
     await connector.wait_until(lambda c: channel_cards(c), what="the alert card after the retry")
     await wait_for_parked(http, bot, 0)
     await asyncio.sleep(1)
