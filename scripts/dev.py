@@ -74,6 +74,8 @@ def _relay_playground(playground: subprocess.Popen) -> None:
         if match:
             say(f"ready: open http://localhost:{match.group(1)} in your browser")
             say("try 'who' in the personal chat, or '@Support Bot who' in the backend channel; Ctrl-C stops everything")
+            export = "" if match.group(1) == "56150" else f"export PLAYGROUND_URL=http://127.0.0.1:{match.group(1)}; "
+            say(f"to act as someone else (the UI cannot switch users): {export}.venv/bin/python scripts/act_as.py --help")
 
 
 def _interrupt(signum, frame) -> None:

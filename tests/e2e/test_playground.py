@@ -1,12 +1,17 @@
 """The bot behind the Microsoft 365 Agents Playground, driven over its HTTP API as a Teams client."""
 
+import asyncio
 import json
+import os
+import re
+import sys
 
 import pytest
 
 from tests.support.cardcheck import assert_valid_cards
 from tests.support.cards import find_action
 from tests.support.playground import Playground
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.playground
 
@@ -96,3 +101,53 @@ async def test_stats_in_the_personal_chat_is_a_chart_card(playground):
     assert "Support figures" in shown and "This iteration" in shown and "No #backend requests in this period." in shown
     assert "Chart." not in shown
 
+
+
+async def act_as(playground, *args: str) -> str:
+    """Run scripts/act_as.py against the test's Playground; its stdout (stderr goes into the failure message)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "scripts" / "act_as.py"), *args, cwd=ROOT,
+        env={**os.environ, "PLAYGROUND_URL": playground.base_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, f"act_as {args} exited {process.returncode}: {err.decode()}"
+    return out.decode()
+
+
+async def test_act_as_someone_else_with_the_dev_script(playground, tmp_path):
+    index = tmp_path / "cards.json"
+    watch = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "scripts" / "act_as.py"), "watch", "--playground", playground.base_url,
+        "--index", str(index), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    printed: list[str] = []
+
+    async def read_until(text: str) -> None:
+        while not any(text in line for line in printed):
+            line = await asyncio.wait_for(watch.stdout.readline(), 30)
+            assert line, f"watch ended: {printed}"
+            printed.append(line.decode())
+
+    try:
+        await read_until("watching ")
+        said = await act_as(playground, "say", "--as", "olga", "--in", "backend", "the tour export fails")
+        thread = re.search(r"#backend thread (\d+)", said).group(1)
+        await read_until("I'm on it")  # the triage card and its buttons, indexed for click
+        assert any(f"#backend thread {thread}" in line and 'card "Support request"' in line for line in printed)
+        (card,) = [c for c in json.loads(index.read_text()) if c["title"] == "Support request"]
+        posted = await playground.wait_for_message(lambda m: m.get("attachments"), timeout=15,
+                                                   conversation_id=f"{playground.channel_id('backend')};messageid={thread}")
+        assert (card["messageId"], card["conversationId"]) == (posted["messageId"], posted["conversationId"])
+        assert "Olga Ops · received" in json.dumps(playground.card(posted), ensure_ascii=False)  # from Olga, not Dora
+
+        refused = await act_as(playground, "click", "--as", "Olga", "I'm on it", "--index", str(index))
+        assert "Only the current support pair, the fallback and the leads can do that." in refused
+        claimed = await act_as(playground, "click", "--as", "paula", "i'm ON it", "--index", str(index))
+        assert "Paula Prod is on it" in claimed
+        update = await playground.wait_for_update(message_id=card["messageId"], timeout=15)
+        assert "Paula Prod is on it" in json.dumps(playground.card(update), ensure_ascii=False)
+        await read_until(f"updated message {card['messageId']}")
+    finally:
+        watch.terminate()
+        await watch.wait()

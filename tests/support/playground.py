@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +35,11 @@ class PlaygroundError(RuntimeError):
 
 
 class Playground:
-    """One Playground process for one test: `async with Playground(bot_endpoint=..., workdir=...) as pg:`."""
+    """One Playground process for one test: `async with Playground(bot_endpoint=..., workdir=...) as pg:`.
+
+    `async with Playground.attach(url) as pg:` talks to one that already runs (`make dev`'s), and never
+    starts or stops a process.
+    """
 
     def __init__(
         self,
@@ -58,13 +62,24 @@ class Playground:
         self._changed = asyncio.Condition()
         self._taken: set[int] = set()
         self._config: dict[str, Any] | None = None
+        self._url: str | None = None
+        self._listens = True
+        self.closed = False
+
+    @classmethod
+    def attach(cls, url: str, listen: bool = True) -> Playground:
+        """A client for the Playground already serving at url; with listen=False it does not follow the streams."""
+        playground = cls(bot_endpoint="", workdir=ROOT)
+        playground._url = url.rstrip("/")
+        playground._listens = listen
+        return playground
 
     # ---------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> Playground:
-        """Start the Playground, wait until it serves, and listen to its streams."""
+        """Start the Playground (or attach to it), wait until it serves, and listen to its streams."""
         try:
-            await self._start()
+            await (self._attach() if self._url else self._start())
         except BaseException:
             await self.stop()
             raise
@@ -77,6 +92,8 @@ class Playground:
     @property
     def base_url(self) -> str:
         """The Playground's HTTP root, e.g. http://127.0.0.1:56150."""
+        if self._url:
+            return self._url
         if self.port is None:
             raise PlaygroundError("the Playground is not running")
         return f"http://127.0.0.1:{self.port}"
@@ -104,11 +121,30 @@ class Playground:
         self._tasks.append(asyncio.create_task(self._drain_output()))
         self._session = aiohttp.ClientSession()
         await self._wait_until_serving(deadline)
+        await self._connect_streams()
+        await self.config()
+
+    async def _attach(self) -> None:
+        self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.get(f"{self.base_url}/_internal/v1/testConfig",
+                                         timeout=aiohttp.ClientTimeout(total=5)) as answer:
+                serving = answer.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            serving = False
+        if not serving:
+            raise PlaygroundError(f"no Agents Playground answers at {self.base_url}")
+        if self._listens:
+            await self._connect_streams()
+        await self.config()
+
+    async def _connect_streams(self) -> None:
+        assert self._session
+        ws_root = "ws" + self.base_url.removeprefix("http")
         for path, into, unwrap in (("/_ws_conversation/v1/conversations/stream", self.events, False),
                                    ("/_ws/log/stream", self.logs, True)):
-            socket = await self._session.ws_connect(f"ws://127.0.0.1:{self.port}{path}", heartbeat=30)
+            socket = await self._session.ws_connect(f"{ws_root}{path}", heartbeat=30)
             self._tasks.append(asyncio.create_task(self._listen(socket, into, unwrap)))
-        await self.config()
 
     async def _read_port(self, deadline: float) -> int:
         assert self._process and self._process.stdout
@@ -161,6 +197,9 @@ class Playground:
                 async with self._changed:
                     into.append(data.get("log", data) if unwrap else data)
                     self._changed.notify_all()
+            async with self._changed:
+                self.closed = True  # The Playground stopped (or dropped us); follow() ends.
+                self._changed.notify_all()
         finally:
             await socket.close()
 
@@ -265,8 +304,12 @@ class Playground:
         names = [c["name"] for c in self._loaded["teams"][0]["channels"]]
         raise PlaygroundError(f"no channel {name!r}; channels: {names}")
 
+    def channels(self) -> list[dict[str, Any]]:
+        """The team's channels, each with `id` and `name`; General (whose id is the team id) first."""
+        return list(self._loaded["teams"][0]["channels"])
+
     def _channel_ids(self) -> set[str]:
-        return {c["id"] for c in self._loaded["teams"][0]["channels"]}
+        return {c["id"] for c in self.channels()}
 
     # ---------------------------------------------------------------- acting as a user
 
@@ -279,9 +322,12 @@ class Playground:
 
         The Playground stamps every message it posts with the current user, whatever `from` says. So a
         message from anyone else is injected as a custom activity; in a channel it first opens a thread.
+        A reply in a channel thread (`<channel>;messageid=<id>`) reaches the bot unmentioned too, as in Teams
+        with the manifest's RSC permission; the Playground forwards only mentioned ones, so those are injected.
         """
         await self.config()
-        if user_id == self.current_user_id:
+        in_thread = self._thread_channel(conversation_id) is not None
+        if user_id == self.current_user_id and (mention_bot or not in_thread):
             body: dict[str, Any] = {"from": {"id": user_id}, "text": text, "textFormat": "plain"}
             if mention_bot:
                 body["text"], body["mentions"] = self._mention(text)
@@ -311,9 +357,10 @@ class Playground:
             entities.append({"type": "mention", "text": mentions[0]["text"],
                              "mentioned": {"id": self.bot_id, "name": self.bot_name}})
         channel_data: dict[str, Any] = {"tenant": {"id": self._loaded["tenantId"]}}
-        if conversation_id in channels:
-            channel_data.update(teamsChannelId=conversation_id, teamsTeamId=self.team_id,
-                                team={"id": self.team_id}, channel={"id": conversation_id})
+        channel = conversation_id if conversation_id in channels else self._thread_channel(conversation_id)
+        if channel:
+            channel_data.update(teamsChannelId=channel, teamsTeamId=self.team_id,
+                                team={"id": self.team_id}, channel={"id": channel})
         activity = await self.template(target)
         activity.pop("deliveryMode", None)
         activity.update({
@@ -323,6 +370,10 @@ class Playground:
         })
         await self.inject_activity(activity)
         return {"messageId": message_id, "conversationId": target}
+
+    def _thread_channel(self, conversation_id: str) -> str | None:
+        channel, marker, _ = conversation_id.partition(";messageid=")
+        return channel if marker and channel in self._channel_ids() else None
 
     def _member_of_group_chat(self, user_id: str) -> None:
         chat = self._loaded["groupChats"][0]
@@ -384,6 +435,23 @@ class Playground:
         """Every bot message pushed so far (createMessage), each with its `conversationId`."""
         found = [self._flatten(e) for e in self.events if e.get("action") == "createMessage"]
         return [m for m in found if m["from"]["id"] == self.bot_id and self._in(m, conversation_id)]
+
+    async def follow(self) -> AsyncIterator[Message]:
+        """Every message created or updated (anyone's), from the first on, as it arrives, with its `action`.
+
+        Ends with PlaygroundError once the stream closes.
+        """
+        index = 0
+        while True:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.events) > index or self.closed)
+            while index < len(self.events):
+                event = self.events[index]
+                index += 1
+                if event.get("action") in ("createMessage", "updateMessage"):
+                    yield {**self._flatten(event), "action": event["action"]}
+            if self.closed:
+                raise PlaygroundError(f"the Playground at {self.base_url} closed its stream (was it stopped?)")
 
     def updates(self, message_id: str | None = None) -> list[Message]:
         """Every message update pushed so far (updateMessage), optionally of one message."""
