@@ -1,9 +1,9 @@
-"""The one place that wires settings, storage, services and the Teams layer together."""
+"""The one place that wires settings, storage, services, the core and a Teams adapter together."""
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import importlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -13,51 +13,51 @@ from typing import Callable
 
 from aiohttp import web
 
-from .commands import (  # noqa: F401 - importing registers the commands and card verbs
-    alerts as _alerts,
-    channels as _channels,
-    handbook as _handbook,
-    help as _help,
-    jobs as _jobs,
-    requests as _requests,
-    rotation as _rotation,
-    stats as _stats,
-    who as _who,
-)
+from cards.render import render
+
+from .commands.alerts import AlertClicks
+from .commands.channels import ChannelChoices
+from .commands.handbook import HandbookSearch
+from .commands.help import Help
+from .commands.jobs import ParkedJobs
+from .commands.requests import TriageClicks
+from .commands.rotation import RotationChanges
+from .commands.stats import Stats
+from .commands.team import TeamQueries
+from .commands.who import Who
 from .config import ConfigError, Settings
-from .logs import bound
+from .core.app import SupportApp
+from .domain.catalogue import Catalogue
 from .domain.errors import DomainError
 from .domain.iteration import IterationPolicy
 from .domain.jobs import JobPolicy
-from .domain.requests import Address
 from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
-from .services.calendar_feed import load_feed
-from .services.catalogue import Catalogue, CatalogueError, load_catalogue
-from .services.channels import RequestChannels
-from .services.support import SupportLookup
-from .services.outbox import Outbox
-from .storage.swaps import TableSwapRepository
-from .commands.router import router
-from .core.app import SupportApp
-from .commands.actions import actions
+from .logs import bound
 from .services.alerts import AlertDesk, AlertSettings
+from .services.calendar_feed import load_feed
+from .services.catalogue import CatalogueError, load_catalogue
+from .services.channels import RequestChannels
 from .services.handbook import Handbook
 from .services.jobs import JobRunner
+from .services.outbox import Outbox
 from .services.people import People
-from .services.rotation import RotationDesk
 from .services.requests import RequestDesk, Timings
+from .services.rotation import RotationDesk
+from .services.support import SupportLookup
 from .storage.absences import TableAbsenceRepository
 from .storage.alerts import TableAlertRepository
 from .storage.audit import TableAuditLog
-from .storage.proposals import TableProposalRepository
 from .storage.conversations import TableConversationRepository
 from .storage.handbook import TableHandbookRepository
 from .storage.jobs import TableJobRepository
-from .storage.requests import TableRequestRepository
 from .storage.members import TableMemberRepository
+from .storage.proposals import TableProposalRepository
+from .storage.requests import TableRequestRepository
+from .storage.swaps import TableSwapRepository
 from .storage.tables import TableStore
 from .storage.weeks import TableWeekRepository
 from .web.calendar import FEED_PATH, feed_handler
+from .web.references import address as channel_address
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -70,7 +70,7 @@ def system_clock() -> datetime:
 
 @dataclass
 class Services:
-    """Everything a handler may use; the desk and the job runner exist only in the running bot."""
+    """The repositories and lookups over one Table Storage account (also what the command-line tools use)."""
 
     settings: Settings
     clock: Clock
@@ -88,12 +88,6 @@ class Services:
     swaps: TableSwapRepository
     lookup: SupportLookup
     request_channels: RequestChannels
-    outbox: "Outbox | None" = None
-    desk: "RequestDesk | None" = None
-    alert_desk: "AlertDesk | None" = None
-    rotation: "RotationDesk | None" = None
-    directory: "DirectorySync | None" = None
-    people: "People | None" = None
 
 
 def open_store(settings: Settings) -> TableStore:
@@ -172,7 +166,7 @@ async def request_ids(request: web.Request, handler):
     return response
 
 
-def _directory(settings: Settings, services: Services, clock: Clock) -> "DirectorySync | None":
+def _directory(settings: Settings, services: Services, clock: Clock):
     """Microsoft Graph for the roster sync and Outlook absences, when TEAM_GROUP_ID is set."""
     if not settings.team_group_id:
         return None
@@ -190,27 +184,38 @@ def _directory(settings: Settings, services: Services, clock: Clock) -> "Directo
 def _alert_settings(settings: Settings) -> AlertSettings:
     channel = None
     if settings.alerts_channel_id:
-        channel = Address(settings.teams_service_url, settings.alerts_channel_id, settings.bot_tenant_id, settings.alerts_channel_id)
+        channel = channel_address(settings.teams_service_url, settings.alerts_channel_id, settings.bot_tenant_id, "channel")
     return AlertSettings(settings.alert_escalation_seconds, channel, settings.ticket_retry_seconds)
 
 
+@dataclass
+class Core:
+    """The running bot's use cases and the app that routes to them."""
+
+    app: SupportApp
+    desk: RequestDesk
+    alert_desk: AlertDesk
+    rotation: RotationDesk
+    people: People
+    outbox: Outbox
+
+
 def build_core(settings: Settings, services: Services, catalogue: Catalogue, messenger, clock: Clock = system_clock,
-               tickets=None, directory=None) -> SupportApp:
-    """The desks over the repositories and a messenger, and the app that routes to them (no Teams SDK here)."""
-    services.outbox = Outbox(services.jobs, messenger, clock)
-    services.desk = RequestDesk(
+               tickets=None, directory=None) -> Core:
+    """The desks over the repositories and a messenger, and the app with every handler registered explicitly."""
+    outbox = Outbox(services.jobs, messenger, clock, render)
+    desk = RequestDesk(
         requests=services.requests, lookup=services.lookup, jobs=services.jobs,
         messenger=messenger, catalogue=catalogue, tz=settings.tz, clock=clock,
         timings=Timings(settings.first_response_target_seconds, settings.lead_escalation_seconds),
         tickets=tickets, ticket_retry_seconds=settings.ticket_retry_seconds, handbook=services.handbook,
     )
-    services.alert_desk = AlertDesk(
+    alert_desk = AlertDesk(
         alerts=services.alerts, conversations=services.conversations, members=services.members,
         lookup=services.lookup, jobs=services.jobs, messenger=messenger, catalogue=catalogue,
         tz=settings.tz, clock=clock, settings=_alert_settings(settings), tickets=tickets,
     )
-    services.directory = directory
-    services.rotation = RotationDesk(
+    rotation = RotationDesk(
         members=services.members, weeks=services.weeks, absences=services.absences,
         proposals=TableProposalRepository(services.store), audit=services.audit, conversations=services.conversations,
         jobs=services.jobs, messenger=messenger, catalogue=catalogue, policy=services.policy, tz=settings.tz,
@@ -218,35 +223,47 @@ def build_core(settings: Settings, services: Services, catalogue: Catalogue, mes
         before_pick=directory.before_pick if directory else None,
         target_seconds=settings.first_response_target_seconds,
     )
-    services.people = People(
+    people = People(
         members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
         messenger=messenger, calendar=catalogue.calendar, policy=services.policy, tz=settings.tz, clock=clock,
         swaps=services.swaps,
     )
-    return SupportApp(services, router, actions, clock)
+    app = SupportApp(desk=desk, request_channels=services.request_channels, outbox=outbox,
+                     conversations=services.conversations, clock=clock)
+    commands, actions = app.commands, app.actions
+    # Registered here, in the order `help` lists them; each handler gets the dependencies it uses.
+    Who(services.lookup).register(commands, actions)
+    Help(commands).register()
+    TeamQueries(members=services.members, weeks=services.weeks, absences=services.absences, audit=services.audit,
+                policy=services.policy, tz=settings.tz).register(commands)
+    RotationChanges(rotation=rotation, people=people, members=services.members, directory=directory,
+                    tz=settings.tz).register(commands, actions)
+    Stats(requests=services.requests, alerts=services.alerts, policy=services.policy, tz=settings.tz,
+          target_seconds=settings.first_response_target_seconds).register(commands)
+    HandbookSearch(services.handbook).register(commands)
+    ParkedJobs(services.jobs, services.members, settings.tz).register(commands, actions)
+    ChannelChoices(alert_desk, rotation, services.request_channels).register(commands)
+    TriageClicks(desk).register(actions)
+    AlertClicks(alert_desk).register(actions)
+    return Core(app, desk, alert_desk, rotation, people, outbox)
+
+
+def teams_adapter(settings: Settings):
+    """The Teams adapter TEAMS_SDK chooses: botbuilder (bot/teams, the default) or the Agents SDK (bot/agents)."""
+    return importlib.import_module("bot.agents" if settings.teams_sdk == "agents" else "bot.teams")
 
 
 def build_app(settings: Settings, clock: Clock = system_clock) -> web.Application:
     """The aiohttp application: /api/messages and /healthz, tables created and the job runner started at start-up."""
-    from .teams.auth import build_adapter
-    from .teams.bot import SupportBot
-    from .teams.http import messages_handler, on_turn_error
-    from .teams.pacing import ConversationPacer
-    from .teams.proactive import TeamsMessenger
-
     try:
         catalogue = load_catalogue(settings.support_config, settings.tz)
     except CatalogueError as err:
         raise ConfigError("SUPPORT_CONFIG", "; ".join(err.problems)) from None
     services = build_services(settings, clock, catalogue)
-    adapter = build_adapter(settings)
-    adapter.on_turn_error = on_turn_error
-    pacer = ConversationPacer()
+    edge = teams_adapter(settings).build(settings, services.conversations, clock)
     tickets = _tickets(settings)
-    messenger = TeamsMessenger(adapter, settings, services.conversations, pacer)
     directory = _directory(settings, services, clock)
-    core = build_core(settings, services, catalogue, messenger, clock, tickets, directory)
-    bot = SupportBot(services, pacer, core)
+    core = build_core(settings, services, catalogue, edge.messenger, clock, tickets, directory)
     # Bugsnag payloads with long stack traces can be large; /api/messages enforces its own smaller limit.
     app = web.Application(client_max_size=max(settings.max_body_bytes, MAX_WEBHOOK_BYTES), middlewares=[request_ids])
     app["services"] = services
@@ -258,15 +275,13 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         return web.json_response({"status": "ok", "parked_jobs": parked})
 
     async def startup(_: web.Application) -> None:
-        # botbuilder's connector client sends through `requests` in the default executor; with the asyncio
-        # default of min(32, cpus + 4) threads, background paging would queue acknowledgements behind it.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="send"))
+        await edge.startup()
         await services.store.ensure_tables()
         # The holidays table of a year is built on first use (~200 ms); do it now, not in a user's request.
         catalogue.calendar.is_working_day(clock().astimezone(settings.tz).date())
-        log.info("tables ready with prefix %r", settings.table_prefix)
+        log.info("tables ready with prefix %r; Teams adapter: %s", settings.table_prefix, settings.teams_sdk)
         app["job_loop"] = asyncio.create_task(services.jobs.run_forever())
-        app["cycle_loop"] = asyncio.create_task(_keep_cycle(services.rotation))
+        app["cycle_loop"] = asyncio.create_task(_keep_cycle(core.rotation))
 
     async def cleanup(_: web.Application) -> None:
         if "cycle_loop" in app:
@@ -280,17 +295,18 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
                 log.warning("the job runner did not stop in time; its current job will run again after its lease")
         if tickets is not None:
             await tickets.close()
-        if services.directory is not None:
-            await services.directory.graph.close()
+        if directory is not None:
+            await directory.graph.close()
+        await edge.cleanup()
         await services.store.close()
 
-    app.router.add_post("/api/messages", messages_handler(settings, adapter, bot))
+    app.router.add_post("/api/messages", edge.messages_handler(core.app))
     app.router.add_get("/healthz", healthz)
     app.router.add_get(FEED_PATH, feed_handler(settings.calendar_feed_token, partial(
         load_feed, services.weeks, services.members, services.absences, catalogue.calendar, clock)))
     app.router.add_post(
         "/api/bugsnag/{secret}",
-        webhook_handler(settings.bugsnag_webhook_secret, settings.bugsnag_project_ids, services.alert_desk.accept),
+        webhook_handler(settings.bugsnag_webhook_secret, settings.bugsnag_project_ids, core.alert_desk.accept),
     )
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)

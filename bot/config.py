@@ -65,6 +65,7 @@ class Settings:
     graph_managed_identity_client_id: str = ""
     applicationinsights_connection_string: str = field(default="", repr=False)
     calendar_feed_token: str = field(default="", repr=False)
+    teams_sdk: str = "botbuilder"
 
     @property
     def authenticated(self) -> bool:
@@ -245,6 +246,16 @@ def _graph(env: Mapping[str, str], auth: dict) -> dict:
     }
 
 
+TEAMS_SDKS = ("botbuilder", "agents")
+
+
+def _teams_sdk(env: Mapping[str, str]) -> str:
+    value = env.get("TEAMS_SDK", "").strip().lower() or "botbuilder"
+    if value not in TEAMS_SDKS:
+        raise ConfigError("TEAMS_SDK", f"must be botbuilder or agents, got {value!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, or raise ConfigError naming the variable."""
     auth = _auth(env)
@@ -281,6 +292,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         **_graph(env, auth),
         applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip(),
         calendar_feed_token=_feed_token(env),
+        teams_sdk=_teams_sdk(env),
     )
 
 

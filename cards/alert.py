@@ -11,7 +11,7 @@ from bot.domain.requests import TicketState
 from bot.domain.text import format_when
 
 from .common import card, execute, facts, heading, text
-from .verbs import Verb
+from bot.core.verbs import Verb
 
 
 def _data(thread: AlertThread, **extra) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .verbs import Verb
+from bot.core.verbs import Verb
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 

@@ -5,40 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.jobs import Job
+from bot.domain.jobs import Job, subject
 
 from .common import card, execute, facts, heading, text
-from .verbs import Verb
+from bot.core.verbs import Verb
 
 SHOWN = 20
-SUBJECT_CHARS = 120
-
-
-def _short(value: str, limit: int = SUBJECT_CHARS) -> str:
-    line = " ".join(str(value).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def subject(job: Job) -> str:
-    """What a job was about, in a few words, from its payload."""
-    p = job.payload
-    if isinstance(p.get("alert"), dict):
-        a = p["alert"]
-        title = a.get("exception_class") or a.get("trigger_message") or a.get("trigger_type") or "alert"
-        detail = a.get("message") or a.get("context") or ""
-        return _short(f"Bugsnag {title}" + (f": {detail}" if detail else ""))
-    if isinstance(p.get("opening"), dict):
-        return _short(f"request: {p['opening'].get('text', '')}")
-    if isinstance(p.get("person"), list) and len(p["person"]) > 1:
-        return _short(f"1:1 message to {p['person'][1]}")
-    if "request" in p:
-        level = f", escalation {p['level']}" if "level" in p else ""
-        return _short(f"request {p['request']}{level}")
-    if "key" in p:
-        return _short(f"alert {p['key']}" + (f", escalation {p['level']}" if "level" in p else ""))
-    if "start" in p:
-        return f"the iteration starting {p['start']}"
-    return _short(job.id)
 
 
 def _when(value: datetime | None, tz: ZoneInfo, now: datetime) -> str:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from bot.core.views import SwapView
 from bot.domain.members import Member
 
 from .common import card, execute, facts, heading, text
-from .verbs import Verb
+from bot.core.verbs import Verb
 
 _DAYS = [("Mon", "0"), ("Tue", "1"), ("Wed", "2"), ("Thu", "3"), ("Fri", "4"), ("Sat", "5"), ("Sun", "6")]
 
 
-def swap_card(asker: str, what: str, data: dict) -> dict:
-    """Asks someone to take over a duty; Accept re-checks every rule before anything changes."""
+def swap_card(view: SwapView) -> dict:
+    """Asks someone to take over a duty; Accept re-checks every rule before anything changes. The card carries
+    only the stored offer's id: who gives, who takes and which duty are read from storage on click."""
+    if view.closed:
+        return card([heading("Swap request"), text(f"{view.asker}'s swap: **{view.what}**: {view.closed}.")])
+    data = {"swap": view.swap_id, "rev": view.revision}
     return card(
-        [heading("Swap request"), text(f"{asker} asks you to take over: **{what}**."),
+        [heading("Swap request"), text(f"{view.asker} asks you to take over: **{view.what}**."),
          text("If you accept, I check the rotation rules first; nothing changes unless the team stays valid.", isSubtle=True)],
         [execute("Accept", Verb.SWAP_ACCEPT, data, style="positive"), execute("Decline", Verb.SWAP_DECLINE, data)],
     )

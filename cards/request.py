@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from bot.domain.matching import keywords
 from bot.domain.requests import DbDecision, Outcome, SupportRequest, TicketState
 from bot.domain.text import format_clock, format_day, format_when, shorten
-from bot.services.catalogue import Catalogue
+from bot.domain.catalogue import Catalogue
 
 from .common import card, execute, facts, heading, text
-from .verbs import Verb
+from bot.core.verbs import Verb
 
 MAX_REQUEST_TEXT = 1500
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.views import NOBODY
 from bot.domain.iteration import Iteration
 from bot.domain.members import Member
 from bot.domain.planning import DayCoverage, Verdict, long_day, weekday_span
@@ -9,9 +10,8 @@ from bot.domain.text import format_day, join_names
 from bot.domain.rotation import RotationWeek
 
 from .common import card, execute, facts, heading, text
-from .verbs import Verb
+from bot.core.verbs import Verb
 
-NOBODY = "none"
 _WEEKDAYS = [("Mon", "0"), ("Tue", "1"), ("Wed", "2"), ("Thu", "3"), ("Fri", "4")]
 
 

@@ -8,7 +8,7 @@ from bot.domain.status import SupportStatus
 from bot.domain.text import format_day, join_names
 
 from .common import card, execute, facts, heading, text
-from .verbs import Verb
+from bot.core.verbs import Verb
 
 
 def _person(status: SupportStatus, person: str) -> str:

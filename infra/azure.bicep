@@ -64,6 +64,13 @@ param jobPollMilliseconds string = ''
 @description('JOB_GIVE_UP_SECONDS: how long a failing job is retried before it is parked; empty for the bot\'s default.')
 param jobGiveUpSeconds string = ''
 
+@description('TEAMS_SDK: the Teams adapter, botbuilder (the default) or agents (the Microsoft 365 Agents SDK).')
+@allowed([
+  'botbuilder'
+  'agents'
+])
+param teamsSdk string = 'botbuilder'
+
 @description('MAX_BODY_BYTES; empty for the bot\'s default.')
 param maxBodyBytes string = ''
 
@@ -402,6 +409,10 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
         {
           name: 'JOB_GIVE_UP_SECONDS'
           value: jobGiveUpSeconds
+        }
+        {
+          name: 'TEAMS_SDK'
+          value: teamsSdk
         }
         // Jira: all three or none; the token comes from Key Vault.
         {

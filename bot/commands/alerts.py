@@ -2,41 +2,42 @@
 
 from __future__ import annotations
 
-from cards.verbs import Verb
-
+from ..core.events import ActionResult
+from ..core.routing import ActionRequest, ActionRouter, card_field, card_revision
+from ..core.verbs import Verb
 from ..domain.errors import DomainError
-from .actions import ActionRequest, ActionResult, actions, card_field, card_revision, from_outcome
-from .requests import person
+from ..services.alerts import AlertDesk
 
 
-@actions.verb(Verb.ALERT_HANDLE)
-async def handle(request: ActionRequest) -> ActionResult:
-    """I'm handling it."""
-    desk = request.services.alert_desk
-    return from_outcome(await desk.handle(card_field(request.data, "alert"), card_revision(request.data), person(request.caller)))
+class AlertClicks:
+    """The alert card's buttons, handled by the alert desk."""
 
+    def __init__(self, desk: AlertDesk) -> None:
+        self._desk = desk
 
-@actions.verb(Verb.ALERT_DISMISS)
-async def dismiss(request: ActionRequest) -> ActionResult:
-    """Not impactful, with a reason."""
-    desk = request.services.alert_desk
-    return from_outcome(await desk.dismiss(card_field(request.data, "alert"), card_revision(request.data), person(request.caller),
-                                      str(request.data.get("reason") or "")))
+    async def handle(self, request: ActionRequest) -> ActionResult:
+        """I'm handling it."""
+        return await self._desk.handle(card_field(request.data, "alert"), card_revision(request.data), request.caller)
 
+    async def dismiss(self, request: ActionRequest) -> ActionResult:
+        """Not impactful, with a reason."""
+        return await self._desk.dismiss(card_field(request.data, "alert"), card_revision(request.data), request.caller,
+                                        str(request.data.get("reason") or ""))
 
-@actions.verb(Verb.ALERT_SNOOZE)
-async def snooze(request: ActionRequest) -> ActionResult:
-    """Snooze for 1 or 24 hours."""
-    try:
-        hours = int(request.data.get("hours"))
-    except (TypeError, ValueError):
-        raise DomainError("This card is out of date.") from None
-    desk = request.services.alert_desk
-    return from_outcome(await desk.snooze(card_field(request.data, "alert"), card_revision(request.data), person(request.caller), hours))
+    async def snooze(self, request: ActionRequest) -> ActionResult:
+        """Snooze for 1 or 24 hours."""
+        try:
+            hours = int(request.data.get("hours"))
+        except (TypeError, ValueError):
+            raise DomainError("This card is out of date.") from None
+        return await self._desk.snooze(card_field(request.data, "alert"), card_revision(request.data), request.caller, hours)
 
+    async def ticket(self, request: ActionRequest) -> ActionResult:
+        """Create the error's Jira ticket (once)."""
+        return await self._desk.ticket(card_field(request.data, "alert"), card_revision(request.data), request.caller)
 
-@actions.verb(Verb.ALERT_TICKET)
-async def ticket(request: ActionRequest) -> ActionResult:
-    """Create the error's Jira ticket (once)."""
-    desk = request.services.alert_desk
-    return from_outcome(await desk.ticket(card_field(request.data, "alert"), card_revision(request.data), person(request.caller)))
+    def register(self, actions: ActionRouter) -> None:
+        """Register the alert card's verbs."""
+        for verb, handler in ((Verb.ALERT_HANDLE, self.handle), (Verb.ALERT_DISMISS, self.dismiss),
+                              (Verb.ALERT_SNOOZE, self.snooze), (Verb.ALERT_TICKET, self.ticket)):
+            actions.add(verb, handler)

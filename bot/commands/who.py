@@ -3,52 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from cards.verbs import Verb
-from cards.who import who_card
+from ..core.events import ActionResult, Card, Content
+from ..core.routing import ActionRequest, ActionRouter, CommandRequest, CommandRouter
+from ..core.verbs import Verb
+from ..core.views import WhoView
+from ..services.support import SupportLookup
 
-from .actions import ActionRequest, ActionResult, actions
-from ..domain.messages import Card, Reply
-from .router import CommandRequest, router
-
-if TYPE_CHECKING:
-    from ..bootstrap import Services
-
-
-async def _who_card(services: "Services", now: datetime) -> dict:
-    return who_card(await services.lookup.status(now))
-
-
-@router.command(
-    "who",
-    summary="who is on support this iteration and next",
-    patterns=(
-        r"^(who|wer)\b",
-        r"\b(on support|hat support|im support|on call|on duty|support pair|supportpaar)\b",
-    ),
-    forms=(
-        r"(who|wer)",
-        r"who('s| is|s)?( (on|doing|having|handling))? (support|call|duty)( (today|now|right now|this week|this iteration))?",
-        r"wer (hat|macht|ist)( (heute|gerade|jetzt|diese woche))?( im)? (support|dienst|supportdienst|support-dienst)"
-        r"( (heute|gerade|jetzt|diese woche))?",
-        r"(who is the |wer ist das )?(support pair|supportpaar)",
-    ),
+WHO_PATTERNS = (
+    r"^(who|wer)\b",
+    r"\b(on support|hat support|im support|on call|on duty|support pair|supportpaar)\b",
 )
-async def who(request: CommandRequest) -> list[Reply]:
-    """Answer with the who card."""
-    return [Card(await _who_card(request.services, request.now), summary="Who is on support")]
+WHO_FORMS = (
+    r"(who|wer)",
+    r"who('s| is|s)?( (on|doing|having|handling))? (support|call|duty)( (today|now|right now|this week|this iteration))?",
+    r"wer (hat|macht|ist)( (heute|gerade|jetzt|diese woche))?( im)? (support|dienst|supportdienst|support-dienst)"
+    r"( (heute|gerade|jetzt|diese woche))?",
+    r"(who is the |wer ist das )?(support pair|supportpaar)",
+)
+NEXT_FORMS = (r"next( (iteration|week|pair|team))?", r"who('s| is) next", r"(nächste|naechste)( (woche|iteration))?",
+              r"wer ist (als )?(nächstes|naechstes)( dran)?")
 
 
-@router.command("next", summary="the next iteration's team", patterns=(r"^(nächste|naechste)\b",),
-                forms=(r"next( (iteration|week|pair|team))?", r"who('s| is) next", r"(nächste|naechste)( (woche|iteration))?",
-                       r"wer ist (als )?(nächstes|naechstes)( dran)?"))
-async def next_team(request: CommandRequest) -> list[Reply]:
-    """The who card shows the next team too."""
-    return await who(request)
+class Who:
+    """The who card: this iteration's team, today's duty, the next team."""
 
+    def __init__(self, lookup: SupportLookup) -> None:
+        self._lookup = lookup
 
-@actions.verb(Verb.REFRESH_WHO)
-async def refresh_who(request: ActionRequest) -> ActionResult:
-    """Replace the who card with a fresh one."""
-    return ActionResult(card=await _who_card(request.services, request.now))
+    async def _card(self, now: datetime) -> Card:
+        return Card(WhoView(await self._lookup.status(now)), summary="Who is on support")
+
+    async def who(self, request: CommandRequest) -> list[Content]:
+        """Answer with the who card (`next` too: the card shows the next iteration)."""
+        return [await self._card(request.now)]
+
+    async def refresh(self, request: ActionRequest) -> ActionResult:
+        """Replace the who card with a fresh one."""
+        return ActionResult(card=await self._card(request.now))
+
+    def register(self, commands: CommandRouter, actions: ActionRouter) -> None:
+        """Register `who`, `next` and the card's Refresh."""
+        commands.add("who", self.who, summary="who is on support this iteration and next", patterns=WHO_PATTERNS,
+                     forms=WHO_FORMS)
+        commands.add("next", self.who, summary="the next iteration's team", patterns=(r"^(nächste|naechste)\b",),
+                     forms=NEXT_FORMS)
+        actions.add(Verb.REFRESH_WHO, self.refresh)

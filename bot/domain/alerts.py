@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .errors import DomainError
-from .requests import Address, Person, TicketState
+from .address import Address
+from .requests import Person, TicketState
 
 # Triggers that start a new thread even when the error has one: something changed for the worse.
 FRESH_THREAD_TRIGGERS = frozenset({"reopened", "projectSpiking"})

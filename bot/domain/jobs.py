@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from .errors import DeliveryFailed, DomainError
 from .retry import RetryPolicy
+from .text import shorten
 
 TOMBSTONE = "job.tombstone"
 # Short leases, renewed while the handler runs: a crashed instance delays its work by one lease at most.
@@ -134,3 +135,32 @@ def span(seconds: float) -> str:
     if seconds < 3 * 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:g} h" if seconds % 3600 == 0 else f"{seconds / 3600:.1f} h"
+
+
+SUBJECT_CHARS = 120
+
+
+def _short(value: str, limit: int = SUBJECT_CHARS) -> str:
+    return shorten(str(value), limit)
+
+
+def subject(job: Job) -> str:
+    """What a job was about, in a few words, from its payload."""
+    p = job.payload
+    if isinstance(p.get("alert"), dict):
+        a = p["alert"]
+        title = a.get("exception_class") or a.get("trigger_message") or a.get("trigger_type") or "alert"
+        detail = a.get("message") or a.get("context") or ""
+        return _short(f"Bugsnag {title}" + (f": {detail}" if detail else ""))
+    if isinstance(p.get("opening"), dict):
+        return _short(f"request: {p['opening'].get('text', '')}")
+    if isinstance(p.get("person"), list) and len(p["person"]) > 1:
+        return _short(f"1:1 message to {p['person'][1]}")
+    if "request" in p:
+        level = f", escalation {p['level']}" if "level" in p else ""
+        return _short(f"request {p['request']}{level}")
+    if "key" in p:
+        return _short(f"alert {p['key']}" + (f", escalation {p['level']}" if "level" in p else ""))
+    if "start" in p:
+        return f"the iteration starting {p['start']}"
+    return _short(job.id)

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from .address import Address
 from .errors import DomainError
 from .text import format_clock, join_names, shorten
 
@@ -73,16 +74,6 @@ class Person:
     def mention_id(self) -> str:
         """The id Teams accepts in a mention: the Teams id, else the Entra object id."""
         return self.teams_id or self.aad_object_id
-
-
-@dataclass(frozen=True)
-class Address:
-    """Where to post proactively: the connector, the conversation (a thread, a channel or a chat), the tenant."""
-
-    service_url: str
-    conversation_id: str
-    tenant_id: str = ""
-    channel_id: str = ""
 
 
 class AlreadyClaimed(DomainError):
@@ -277,9 +268,8 @@ class SupportRequest:
 
     def opening(self) -> dict:
         """The facts known on arrival, as plain data (carried by the paging job)."""
-        a = self.address
         return {
-            "id": self.id, "address": [a.service_url, a.conversation_id, a.tenant_id, a.channel_id],
+            "id": self.id, "address": self.address.to_json(),
             "requester": [self.requester.aad_object_id, self.requester.name, self.requester.teams_id],
             "text": self.text, "received_at": self.received_at.isoformat(), "target_at": self.target_at.isoformat(),
             "in_hours": self.in_hours,
@@ -289,7 +279,7 @@ class SupportRequest:
     def from_opening(cls, data: dict) -> "SupportRequest":
         """A new request from opening()'s data."""
         return cls(
-            id=data["id"], address=Address(*data["address"]), requester=Person(*data["requester"]), text=data["text"],
+            id=data["id"], address=Address.from_json(data["address"]), requester=Person(*data["requester"]), text=data["text"],
             received_at=datetime.fromisoformat(data["received_at"]), target_at=datetime.fromisoformat(data["target_at"]),
             in_hours=bool(data["in_hours"]),
         )

@@ -9,23 +9,22 @@ from datetime import datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from cards.alert import alert_card
-
 from ..domain.alerts import FRESH_THREAD_TRIGGERS, Alert, AlertAlreadyHandled, AlertThread
 from ..domain.errors import AlreadyExists, DomainError, NotFound
 from ..domain.iteration import IterationPolicy
 from ..domain.jobs import Job, RetryLater
-from ..domain.messages import Card, Mention, Text
-from ..domain.requests import Address, NotAllowed, Person, TicketState
+from ..core.events import ActionResult, Card, Mention, Post, Priority, Text, Update
+from ..core.views import AlertView
+from ..domain.address import Address
+from ..domain.requests import NotAllowed, Person, TicketState
 from ..domain.policy import Action, may
 from ..domain.status import SupportStatus
 from ..domain.text import join_names
-from .catalogue import Catalogue
+from ..domain.catalogue import Catalogue
 from .changes import apply_click, change_stored
 from .channels import choose_channel, chosen_channel
 from .jobs import JobRunner
 from .ports import ConversationRepository, MemberRepository, Messenger, WeekRepository
-from .requests import ActionOutcome, thread_link
 from .support import SupportLookup
 from .tickets import JiraRejected, file_once, wait_for_earlier_attempt
 
@@ -35,11 +34,6 @@ WAIT_FOR_CHANNEL_SECONDS = 5.0
 REFRESH_DELAY_SECONDS = 2.0
 # The ticket job is queued just before the click is written; this long it waits for that write to land.
 TICKET_LANDING_SECONDS = 60
-
-
-def thread_address(channel: Address, message_id: str) -> Address:
-    """The thread a channel post started."""
-    return replace(channel, conversation_id=f"{channel.conversation_id.split(';')[0]};messageid={message_id}")
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ class AlertDesk:
         stored = await self._alerts.get(alert.key)
         earlier = ""
         if stored is not None and alert.trigger_type in FRESH_THREAD_TRIGGERS and stored.value.card_id:
-            earlier = _thread_link(stored.value)
+            earlier = self._thread_link(stored.value)
             try:
                 await self._alerts.remove(stored.value, stored.etag)
             except (NotFound, DomainError):
@@ -149,10 +143,10 @@ class AlertDesk:
             raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
         status = await self._status()
         thread = stored.value
-        card_id = await self._messenger.post(channel, Card(alert_card(thread, self._support_line(status), self._tz), summary=thread.alert.title))
+        card_id = await self._messenger.send(Post(channel, self._card(thread, status), Priority.CARD))
 
         def posted(t: AlertThread) -> AlertThread:
-            return t if t.card_id else replace(t, address=thread_address(channel, card_id), card_id=card_id)
+            return t if t.card_id else replace(t, address=channel.in_thread(card_id), card_id=card_id)
 
         # If this write fails, the retry posts the card again: at least once (README says so).
         thread = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, posted)
@@ -173,7 +167,13 @@ class AlertDesk:
 
     async def _update_card(self, thread: AlertThread) -> None:
         status = await self._status()
-        await self._messenger.update(thread.address, thread.card_id, alert_card(thread, self._support_line(status), self._tz))
+        await self._messenger.send(Update(thread.address, thread.card_id, self._card(thread, status)))
+
+    def _card(self, thread: AlertThread, status: SupportStatus) -> Card:
+        return Card(AlertView(thread, self._support_line(status), self._tz), summary=thread.alert.title)
+
+    def _thread_link(self, thread: AlertThread) -> str:
+        return self._messenger.link(thread.address, thread.card_id) if thread.address else ""
 
     # ------------------------------------------------------------------ the clock
 
@@ -199,7 +199,7 @@ class AlertDesk:
         else:
             mentions = tuple(Mention(p, status.name(p)) for p in status.available_leads())
             text = "🚨 This production alert is still unhandled. " + (join_names(m.tag for m in mentions) or "Leads (none of you is in today)") + ", please find someone."
-        await self._messenger.post(thread.address, Text(text, mentions))
+        await self._messenger.send(Post(thread.address, Text(text, mentions), Priority.PAGE))
         updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, lambda t: t.escalated(level))
         await self._update_card(updated)
 
@@ -214,17 +214,17 @@ class AlertDesk:
         await self._require_support(who)
         return await apply_click(lambda: self._alerts.get(key), self._alerts.replace, revision, change, (AlertAlreadyHandled,))
 
-    async def _outcome(self, thread: AlertThread, changed: bool, note: str, replies: list) -> ActionOutcome:
+    async def _outcome(self, thread: AlertThread, changed: bool, note: str, replies: list) -> ActionResult:
         status = await self._status()
-        return ActionOutcome(alert_card(thread, self._support_line(status), self._tz), note, replies if changed else [], changed)
+        return ActionResult(self._card(thread, status), note, replies if changed else [], changed)
 
-    async def handle(self, key: str, revision: int | None, who: Person) -> ActionOutcome:
+    async def handle(self, key: str, revision: int | None, who: Person) -> ActionResult:
         """I'm handling it: says so in the thread and stops the clock."""
         thread, changed, note = await self._act(key, revision, who, lambda t: t.handle(who, self._clock()))
         mention = Mention(who.mention_id, who.name)
         return await self._outcome(thread, changed, note, [Text(f"Being handled by {mention.tag}.", (mention,))])
 
-    async def dismiss(self, key: str, revision: int | None, who: Person, reason: str) -> ActionOutcome:
+    async def dismiss(self, key: str, revision: int | None, who: Person, reason: str) -> ActionResult:
         """Not impactful, with a reason."""
         reason = (reason or "").strip()[:500]
         if not reason:
@@ -232,7 +232,7 @@ class AlertDesk:
         thread, changed, note = await self._act(key, revision, who, lambda t: t.dismiss(who, self._clock(), reason))
         return await self._outcome(thread, changed, note, [Text(f"{who.name} marked this as not impactful: {reason}")])
 
-    async def snooze(self, key: str, revision: int | None, who: Person, hours: int) -> ActionOutcome:
+    async def snooze(self, key: str, revision: int | None, who: Person, hours: int) -> ActionResult:
         """No escalation for 1 or 24 hours."""
         if hours not in (1, 24):
             raise DomainError("Snooze for 1 or 24 hours.")
@@ -240,7 +240,7 @@ class AlertDesk:
         thread, changed, note = await self._act(key, revision, who, lambda t: t.snooze(until))
         return await self._outcome(thread, changed, note, [Text(f"{who.name} snoozed this alert for {hours} h.")])
 
-    async def ticket(self, key: str, revision: int | None, who: Person) -> ActionOutcome:
+    async def ticket(self, key: str, revision: int | None, who: Person) -> ActionResult:
         """One Jira ticket per error, remembered on the thread."""
         if self._tickets is None:
             raise DomainError("Jira is not configured here; please file the ticket by hand.")
@@ -302,11 +302,8 @@ class AlertDesk:
         """Post "Filed as KEY" in the thread once, and show it on the card."""
         if thread.extra.get("ticket_posted"):
             return
-        await self._messenger.post(thread.address, Text(f"Filed as [{thread.ticket_key}]({thread.ticket_url})."))
+        await self._messenger.send(Post(thread.address, Text(f"Filed as [{thread.ticket_key}]({thread.ticket_url}).")))
         updated = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace,
                                       lambda t: replace(t, extra={**t.extra, "ticket_posted": True}))
         await self._update_card(updated)
 
-
-def _thread_link(thread: AlertThread) -> str:
-    return thread_link(thread.address, thread.card_id) if thread.address else ""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+
 from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..domain.calendar import TeamCalendar
+from ..domain.catalogue import AskTeam, Catalogue, Contact, Link, Trainer
 from ..domain.ids import is_guid
 from ..domain.members import WORKING_WEEK, parse_weekday
 from .yaml_lines import LineMap, Problems, YamlProblem, line_of, load_yaml
@@ -19,60 +20,6 @@ TOP_LEVEL = {
     "ask_team",
 }
 _STATES = {"BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH"}
-
-
-@dataclass(frozen=True)
-class Link:
-    """A titled URL: a docs page or an admin page."""
-
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Who owns a system that is not ours, and how to reach them."""
-
-    name: str
-    contact: str
-
-
-@dataclass(frozen=True)
-class Trainer:
-    """Someone who closes training gaps; mentioned by Entra object id."""
-
-    name: str
-    aad_object_id: str
-
-
-@dataclass(frozen=True)
-class AskTeam:
-    """Who "Ask the team" mentions: a Teams tag, or named people; nobody configured means the leads."""
-
-    tag_id: str = ""
-    tag_name: str = ""
-    people: tuple[Trainer, ...] = ()
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    """Everything the triage card offers, and the team's working hours."""
-
-    calendar: TeamCalendar = field(default_factory=TeamCalendar)
-    request_channels: frozenset[str] = frozenset()
-    trainers: tuple[Trainer, ...] = ()
-    docs: tuple[Link, ...] = ()
-    admin_pages: tuple[Link, ...] = ()
-    owners: tuple[Contact, ...] = ()
-    self_service: str = ""
-    jira_project: str = "EDGE"
-    jira_issue_type: str = "Bug"
-    ask_team: AskTeam = field(default_factory=AskTeam)
-
-    def is_request_channel(self, channel_id: str, registered: frozenset[str] = frozenset()) -> bool:
-        """A channel takes requests when configured or registered; with none of either, every channel does."""
-        chosen = self.request_channels | registered
-        return not chosen or channel_id in chosen
 
 
 class CatalogueError(ValueError):

@@ -6,7 +6,8 @@ import time
 from datetime import datetime
 
 from ..domain.policy import Action, Facts, may
-from ..domain.requests import Address, NotAllowed, Person
+from ..domain.address import Address
+from ..domain.requests import NotAllowed, Person
 from .ports import ConversationRepository, MemberRepository
 
 REQUEST_CHANNELS = "request-channel"
@@ -26,20 +27,14 @@ async def require_lead(members: MemberRepository, who: Person, action: Action = 
 
 async def choose_channel(conversations: ConversationRepository, members: MemberRepository, slot: tuple[str, str],
                          address: Address, who: Person, what: str) -> None:
-    """Remember a channel for a purpose; only an active lead may choose it."""
+    """Remember a channel for a purpose (the channel itself, not the thread it was asked in); only an active lead may."""
     await require_lead(members, who)
-    await conversations.remember(*slot, {
-        "serviceUrl": address.service_url, "conversationId": address.conversation_id.split(";")[0],
-        "tenantId": address.tenant_id, "channelId": address.channel_id,
-    })
+    await conversations.remember_address(*slot, address.top())
 
 
 async def chosen_channel(conversations: ConversationRepository, slot: tuple[str, str]) -> Address | None:
     """The channel chosen for a purpose, or None."""
-    stored = await conversations.get(*slot)
-    if not stored:
-        return None
-    return Address(stored["serviceUrl"], stored["conversationId"], stored.get("tenantId", ""), stored.get("channelId", ""))
+    return await conversations.address(*slot)
 
 
 class RequestChannels:

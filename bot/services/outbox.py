@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 
+from ..core.events import Card, Content, Post, Priority, Reply, decode_content, encode_content
+from ..domain.address import Address
 from ..domain.errors import DeliveryFailed
 from ..domain.jobs import Job, RetryLater
-from ..domain.messages import Reply, decode_reply, encode_reply
-from ..domain.requests import Address
 from .jobs import JobRunner
 from .ports import Messenger
 
@@ -17,19 +17,25 @@ log = logging.getLogger(__name__)
 
 
 class Outbox:
-    """Sends a turn's replies in order; what Teams refuses for now is posted later by a job, not lost."""
+    """Sends a turn's replies in order; what Teams refuses for now is posted later by a job, not lost.
 
-    def __init__(self, jobs: JobRunner, messenger: Messenger, clock: Callable[[], datetime]) -> None:
+    `render` turns a card's view into its dict before it is stored (the job posts the rendered card).
+    """
+
+    def __init__(self, jobs: JobRunner, messenger: Messenger, clock: Callable[[], datetime],
+                 render: Callable[[object], dict]) -> None:
         self._jobs = jobs
         self._messenger = messenger
         self._clock = clock
+        self._render = render
         jobs.handles("outbox.post")(self._post)
 
-    async def deliver(self, send: Callable[[list[Reply]], object], replies: list[Reply], address: Address, key: str) -> None:
+    async def deliver(self, apply: Callable[[Reply], Awaitable[object]], replies: list[Content], address: Address,
+                      key: str) -> None:
         """Send each reply in the turn; from the first one Teams can't take now, the rest goes out as jobs."""
         for index, reply in enumerate(replies):
             try:
-                await send([reply])
+                await apply(Reply(reply))
             except RetryLater as err:
                 log.warning("a reply could not be sent now; it is queued: %s", err)
                 await self.later(address, replies[index:], key, index)
@@ -38,14 +44,16 @@ class Outbox:
                 log.warning("a reply was refused: %s", err)
                 return
 
-    async def later(self, address: Address, replies: list[Reply], key: str, first: int = 0) -> None:
+    async def later(self, address: Address, replies: list[Content], key: str, first: int = 0) -> None:
         """Queue replies to a conversation, in order (each a job with its own id, so a repeat queues nothing)."""
         due = self._clock()
         for offset, reply in enumerate(replies):
-            where = [address.service_url, address.conversation_id, address.tenant_id, address.channel_id]
+            if isinstance(reply, Card):
+                reply = Card(self._render(reply.view), reply.summary)
             await self._jobs.enqueue(Job(f"outbox|{key}|{first + offset}", "outbox.post", due,
-                                         {"address": where, "reply": encode_reply(reply), "order": first + offset}))
+                                         {"address": address.to_json(), "reply": encode_content(reply)}))
         self._jobs.wake()
 
     async def _post(self, job: Job) -> None:
-        await self._messenger.post(Address(*job.payload["address"]), decode_reply(job.payload["reply"]))
+        await self._messenger.send(Post(Address.from_json(job.payload["address"]), decode_content(job.payload["reply"]),
+                                        Priority.ACKNOWLEDGEMENT))

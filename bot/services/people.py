@@ -8,21 +8,20 @@ from datetime import date, datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from cards.people import member_card, swap_card
-
 from ..domain.calendar import TeamCalendar
 from ..domain.errors import DomainError
 from ..domain.iteration import IterationPolicy
 from ..domain.members import Member, Role, weekday_names
-from ..domain.messages import Card, Text
+from ..core.events import ActionResult, Card, Direct, Text
+from ..core.views import MemberView, SwapView
 from ..domain.planning import check_team
 from ..domain.policy import Action, Facts, may
-from ..domain.requests import Address, NotAllowed, Person
+from ..domain.address import Address
+from ..domain.requests import NotAllowed, Person
 from ..domain.swaps import Swap, SwapState, check_offer, open_until, swapped
 from ..domain.text import format_day
 from .changes import change_stored
 from .ports import AbsenceRepository, MemberRepository, Messenger, WeekRepository
-from .requests import ActionOutcome
 
 
 def find_member(roster: dict[str, Member], name: str) -> Member:
@@ -70,13 +69,13 @@ class People:
                     week.start, offered_day, now, open_until(now, week, offered_day, self._tz))
         await self._swaps.add(swap)
         what = swap.what(week.iteration.label())
-        card = swap_card(asker.name, f"their duty on {what}" if offered_day else f"their place in {what}",
-                         {"swap": swap.id, "rev": swap.revision})
-        await self._messenger.direct(Person(taker.aad_object_id, taker.display_name), Card(card, summary="Swap request"), via)
+        card = Card(SwapView(asker.name, f"their duty on {what}" if offered_day else f"their place in {what}",
+                             swap.id, swap.revision), summary="Swap request")
+        await self._messenger.send(Direct(Person(taker.aad_object_id, taker.display_name), card, via))
         mine = f"your duty on {what}" if offered_day else f"your place in {what}"
         return f"I asked {taker.display_name} to take over {mine}. You'll hear from me when they answer."
 
-    async def answer_swap(self, swap_id: str, who: Person, accept: bool, via: Address) -> ActionOutcome:
+    async def answer_swap(self, swap_id: str, who: Person, accept: bool, via: Address) -> ActionResult:
         """Accept (checked against the rules, from the stored offer) or decline; both sides are told."""
         stored = await self._swaps.get(swap_id)
         if stored is None:
@@ -91,8 +90,8 @@ class People:
             swap.answered(accept, self._clock())  # raises SwapClosed with the reason
         if not accept:
             await change_stored(lambda: self._swaps.get(swap_id), self._swaps.replace, lambda s: s.answered(False, self._clock()))
-            await self._messenger.direct(giver, Text(f"{who.name} declined your swap request."), via)
-            return ActionOutcome(swap_card(giver.name, "declined", {}) | {"actions": []}, "", [], True)
+            await self._messenger.send(Direct(giver, Text(f"{who.name} declined your swap request."), via))
+            return ActionResult(Card(SwapView(giver.name, swap.what(swap.start.isoformat()), closed="declined")), "", [], True)
         current = await self._weeks.get(swap.start)
         if current is None:
             raise DomainError("That iteration has no confirmed team any more.")
@@ -107,7 +106,7 @@ class People:
                     raise DomainError(" ".join(verdict.errors))
         except DomainError as err:
             reason = str(err)
-            await self._messenger.direct(giver, Text(f"{who.name} accepted, but the swap would break the rotation, so nothing changed: {reason}"), via)
+            await self._messenger.send(Direct(giver, Text(f"{who.name} accepted, but the swap would break the rotation, so nothing changed: {reason}"), via))
             raise DomainError(f"The swap would break the rotation, so nothing changed: {reason}") from None
         # The week first (applying it twice changes nothing), then the offer: a retry after a failure completes both.
         await change_stored(lambda: self._weeks.get(swap.start), self._weeks.replace,
@@ -116,16 +115,15 @@ class People:
                             lambda s: s if s.state is SwapState.ACCEPTED else s.answered(True, self._clock()))
         what = format_day(day) if day else candidate.iteration.label()
         await self._audit.record(self._clock(), who.name, f"took over {giver.name}'s duty for {what} (swap)")
-        await self._messenger.direct(giver, Text(f"{who.name} accepted: they take over {what}."), via)
-        done = swap_card(giver.name, f"{what}: accepted, the rotation is updated", {})
-        done.pop("actions", None)
-        return ActionOutcome(done, "", [Text(f"Done: you take over {what}.")], True)
+        await self._messenger.send(Direct(giver, Text(f"{who.name} accepted: they take over {what}."), via))
+        done = Card(SwapView(giver.name, what, closed="accepted, the rotation is updated"))
+        return ActionResult(done, "", [Text(f"Done: you take over {what}.")], True)
 
     async def member_editor(self, lead: Person, name: str) -> Card:
         """A lead's card to edit one member."""
         roster = await self._roster()
         self._require(roster, lead, Action.EDIT_MEMBER)
-        return Card(member_card(find_member(roster, name)), summary="Edit a member")
+        return Card(MemberView(find_member(roster, name)), summary="Edit a member")
 
     @staticmethod
     def _require(roster: dict[str, Member], who: Person, action: Action) -> None:
@@ -133,7 +131,7 @@ class People:
         if not decision:
             raise NotAllowed(decision.reason)
 
-    async def edit_member(self, lead: Person, inputs: dict) -> ActionOutcome:
+    async def edit_member(self, lead: Person, inputs: dict) -> ActionResult:
         """Save production access, working days and role, with the ETag of what was read."""
         roster = await self._roster()
         self._require(roster, lead, Action.EDIT_MEMBER)
@@ -153,4 +151,4 @@ class People:
         updated = await change_stored(lambda: self._members.get(person), self._members.replace, edited)
         await self._audit.record(self._clock(), lead.name, f"set {updated.display_name}: production access {'yes' if production else 'no'}, "
                                  f"working days {', '.join(weekday_names(days))}, role {role.value}")
-        return ActionOutcome(member_card(updated, saved_by=lead.name), "", [], True)
+        return ActionResult(Card(MemberView(updated, saved_by=lead.name)), "", [], True)

@@ -7,9 +7,10 @@ from typing import Protocol
 
 from ..domain.handbook import Entry
 from ..domain.members import Member
-from ..domain.messages import Reply
+from ..core.events import Direct, Post, Update
 from ..domain.planning import Absence
-from ..domain.requests import Address, Person, SupportRequest
+from ..domain.address import Address
+from ..domain.requests import SupportRequest
 from ..domain.rotation import RotationWeek
 from ..domain.versioned import Stored
 
@@ -34,10 +35,12 @@ class WeekRepository(Protocol):
 
 
 class ConversationRepository(Protocol):
-    """Conversation references for proactive messages."""
+    """Where to reach people and channels (opaque addresses), and small per-conversation settings."""
 
-    async def remember(self, kind: str, ref_key: str, reference: dict) -> bool: ...
-    async def get(self, kind: str, ref_key: str) -> dict | None: ...
+    async def remember_address(self, kind: str, ref_key: str, address: Address) -> bool: ...
+    async def address(self, kind: str, ref_key: str) -> Address | None: ...
+    async def addresses(self, kind: str) -> dict[str, Address]: ...
+    async def remember(self, kind: str, ref_key: str, value: dict) -> bool: ...
     async def list(self, kind: str) -> dict[str, dict]: ...
 
 
@@ -60,11 +63,10 @@ class HandbookRepository(Protocol):
 
 
 class Messenger(Protocol):
-    """Proactive messages to Teams."""
+    """Proactive effects carried out by the Teams adapter: Post and Direct return the new message's id."""
 
-    async def post(self, address: Address, reply: Reply) -> str: ...
-    async def update(self, address: Address, activity_id: str, card: dict) -> None: ...
-    async def direct(self, person: Person, reply: Reply, via: Address) -> str: ...
+    async def send(self, effect: "Post | Update | Direct") -> str: ...
+    def link(self, address: Address, message_id: str) -> str: ...
 
 
 class TicketTracker(Protocol):

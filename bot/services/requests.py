@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from cards.request import request_card
-
+from ..core.events import ActionResult, Card, Content, Direct, Mention, Post, Priority, Text, Update
+from ..core.views import RequestView
+from ..domain.address import Address
+from ..domain.catalogue import Catalogue
 from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, StorageUnavailable
 from ..domain.handbook import HandbookError, new_entry, parse_keywords
-from ..domain.matching import recurring
 from ..domain.jobs import Job, RetryLater
-from ..domain.messages import Card, Mention, Reply, Text
+from ..domain.matching import recurring
 from ..domain.requests import (
-    Address,
     AlreadyAsked,
     AlreadyClaimed,
     AlreadyTriaged,
@@ -33,7 +32,6 @@ from ..domain.requests import (
 from ..domain.policy import Action, may
 from ..domain.status import SupportStatus
 from ..domain.text import format_clock, format_when, join_names, shorten
-from .catalogue import Catalogue
 from .handbook import Handbook
 from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
@@ -60,23 +58,6 @@ class Timings:
     lead_seconds: int = 600
 
 
-@dataclass(frozen=True)
-class ActionOutcome:
-    """What a click on the triage card gets: the card as it now is, a note for the clicker, thread replies."""
-
-    card: dict
-    note: str = ""
-    replies: list[Reply] = field(default_factory=list)
-    changed: bool = False
-
-
-def thread_link(address: Address, message_id: str) -> str:
-    """A Teams deep link to the request's thread."""
-    channel = address.channel_id or address.conversation_id.split(";")[0]
-    return (f"https://teams.microsoft.com/l/message/{quote(channel, safe='')}/{message_id}"
-            f"?tenantId={address.tenant_id}&parentMessageId={message_id}")
-
-
 def _mention(person: Person) -> Mention:
     return Mention(person.mention_id, person.name)
 
@@ -95,7 +76,7 @@ def direct_job(job_id: str, person: Person, text: str, via: Address, due: dateti
     `about` is the request whose thread hears about it when Teams refuses the 1:1 for good.
     """
     return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
-                                              "text": text, "via": [via.service_url, via.tenant_id], "about": about})
+                                              "text": text, "via": via.to_json(), "about": about})
 
 
 class RequestDesk:
@@ -183,10 +164,11 @@ class RequestDesk:
             text += f" Observing: {observer.tag}."
         return Text(text, tuple(mentions))
 
-    def card(self, request: SupportRequest) -> dict:
-        """The triage card for a request as it is now."""
-        entries = self.handbook.titles() if self.handbook else []
-        return request_card(request, self.catalogue, self._tz, thread_link(request.address, request.id), entries)
+    def card(self, request: SupportRequest) -> Card:
+        """The triage card for a request as it is now (view data; the adapter renders it)."""
+        entries = tuple(self.handbook.titles()) if self.handbook else ()
+        link = self._messenger.link(request.address, request.id)
+        return Card(RequestView(request, self.catalogue, self._tz, link, entries), summary="Support request")
 
     async def _recorded(self, job: Job) -> SupportRequest:
         """The request row, written from the job's opening facts if this is the first attempt."""
@@ -208,13 +190,13 @@ class RequestDesk:
         await self._watch(request, status)
         if not request.extra.get("paged"):
             page = self.page_message(request, status)
-            await self._messenger.post(request.address, page)
+            await self._messenger.send(Post(request.address, page, Priority.PAGE))
             names = [m.name for m in page.mentions]
             request = await self._change(request.id, lambda r: r.paged(names, self._clock()))
         if not request.card_id:
             suggestions, recurrence = await self.hints(request)
             request = request.with_hints(suggestions, recurrence)
-            card_id = await self._messenger.post(request.address, Card(self.card(request), summary="Support request"))
+            card_id = await self._messenger.send(Post(request.address, self.card(request), Priority.CARD))
             acked = job.payload.get("acked_at")
 
             def carded(r: SupportRequest) -> SupportRequest:
@@ -229,7 +211,7 @@ class RequestDesk:
         lead_at = calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
         await self._jobs.enqueue(Job(f"escalate|{request.id}|1", "request.escalate", request.target_at, {"request": request.id, "level": 1}))
         await self._jobs.enqueue(Job(f"escalate|{request.id}|2", "request.escalate", lead_at, {"request": request.id, "level": 2}))
-        link = thread_link(request.address, request.id)
+        link = self._messenger.link(request.address, request.id)
         note = f"New #backend request from {request.requester.name}:\n\n> {shorten(request.text, 500)}\n\n[Open the thread]({link})"
         for aad in status.paged():
             await self._jobs.enqueue(direct_job(f"direct|{request.id}|{aad}", Person(aad, status.name(aad)), note,
@@ -260,10 +242,9 @@ class RequestDesk:
 
     async def _direct(self, job: Job) -> None:
         aad, name, *teams = job.payload["person"]
-        service_url, tenant = job.payload["via"]
         person = Person(aad, name, teams[0] if teams else "")
         try:
-            await self._messenger.direct(person, Text(job.payload["text"]), Address(service_url, "", tenant))
+            await self._messenger.send(Direct(person, Text(job.payload["text"]), Address.from_json(job.payload["via"])))
         except DeliveryFailed as err:
             # Permanent (the app is not installed for them, the chat is gone): one line, and the rest goes on.
             log.warning("1:1 not delivered: %s", err)
@@ -278,9 +259,9 @@ class RequestDesk:
         if stored is None or not stored.value.clock_running:
             return
         name, why = job.payload["name"], job.payload["why"]
-        await self._messenger.post(stored.value.address, Text(
+        await self._messenger.send(Post(stored.value.address, Text(
             f"ℹ️ I couldn't reach {name} 1:1 (Teams said {why}; the app may not be installed for them). "
-            f"{name}, please keep an eye on this thread."))
+            f"{name}, please keep an eye on this thread."), Priority.PAGE))
 
     # ------------------------------------------------------------------ the clock
 
@@ -304,7 +285,7 @@ class RequestDesk:
             mentions = _mentions(status, status.available_leads())
             who = _tags(mentions) or "Leads (none of you is in today)"
             text = f"🚨 {minutes} min without a first response. {who}, please find someone for this request."
-        await self._messenger.post(request.address, Text(text, mentions))
+        await self._messenger.send(Post(request.address, Text(text, mentions), Priority.PAGE))
         updated = await self._change(request.id, lambda r: r.escalated(level))
         await self._refresh_card(updated)
 
@@ -313,7 +294,7 @@ class RequestDesk:
             await self.handbook.ensure_loaded()
         if request.card_id:
             try:
-                await self._messenger.update(request.address, request.card_id, self.card(request))
+                await self._messenger.send(Update(request.address, request.card_id, self.card(request)))
             except DomainError as err:
                 log.warning("could not update the card of %s: %s", request.id, err)
 
@@ -349,19 +330,19 @@ class RequestDesk:
             note = f"{request.claimed_by.name} is on it."
         return request, changed, note
 
-    async def claim(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
+    async def claim(self, request_id: str, revision: int | None, who: Person) -> ActionResult:
         """I'm on it: exactly one claim wins; the others see who won."""
         await self._allowed(who, request_id)
         request, changed, note = await self._act(request_id, revision, who, lambda r: r.claim(who, self._clock()))
         replies = [Text(f"{_mention(who).tag} is on it.", (_mention(who),))] if changed else []
-        return ActionOutcome(self.card(request), note, replies, changed)
+        return ActionResult(self.card(request), note, replies, changed)
 
-    async def triage(self, request_id: str, revision: int | None, who: Person, outcome: Outcome, inputs: dict) -> ActionOutcome:
+    async def triage(self, request_id: str, revision: int | None, who: Person, outcome: Outcome, inputs: dict) -> ActionResult:
         """Record an outcome from the card's form and post what it says."""
         await self._allowed(who, request_id)
         return await self._triaged(request_id, revision, who, outcome, lambda r: decide(outcome, r, inputs, self.catalogue, who))
 
-    async def send_answer(self, request_id: str, revision: int | None, who: Person, entry_id: str) -> ActionOutcome:
+    async def send_answer(self, request_id: str, revision: int | None, who: Person, entry_id: str) -> ActionResult:
         """Send this answer: post a handbook entry to the requester, recorded as documented with the entry used."""
         await self._allowed(who, request_id)
         if self.handbook is None:
@@ -373,7 +354,7 @@ class RequestDesk:
         return result
 
     async def _triaged(self, request_id: str, revision: int | None, who: Person, outcome: Outcome,
-                       decider: Callable[[SupportRequest], TriageResult]) -> ActionOutcome:
+                       decider: Callable[[SupportRequest], TriageResult]) -> ActionResult:
         now = self._clock()
         decided: list[TriageResult] = []
 
@@ -391,7 +372,7 @@ class RequestDesk:
             await self._jobs.enqueue(Job(f"ticket|{request_id}", "request.ticket", now, {"request": request_id}))
         request, changed, note = await self._act(request_id, revision, who, change)
         if not changed:
-            return ActionOutcome(self.card(request), note)
+            return ActionResult(self.card(request), note)
         result = decided[0]
         for person, reply in result.direct:
             await self._jobs.enqueue(direct_job(f"direct|{request.id}|{person.aad_object_id}|{outcome.value}", person,
@@ -399,14 +380,14 @@ class RequestDesk:
         replies = list(result.replies)
         if result.file_ticket and self._tickets is None:
             replies.append(Text("Jira is not configured here, so no ticket was filed; please file it by hand."))
-        return ActionOutcome(self.card(request), "", replies, True)
+        return ActionResult(self.card(request), "", replies, True)
 
-    async def ask_team(self, request_id: str, who: Person) -> ActionOutcome:
+    async def ask_team(self, request_id: str, who: Person) -> ActionResult:
         """Ask the team: mention the configured team (or the leads) in the thread; no clock stops."""
         status = await self._allowed(who, request_id)
         request, changed, note = await self._act(request_id, None, who, lambda r: r.ask_team(who, self._clock()))
         if not changed:
-            return ActionOutcome(self.card(request), note)
+            return ActionResult(self.card(request), note)
         ask = self.catalogue.ask_team
         if ask.tag_id:
             mentions = [Mention(ask.tag_id, ask.tag_name, tag_mention=True)]
@@ -417,9 +398,9 @@ class RequestDesk:
         summary = shorten(request.text, 300)
         text = (_tags(mentions) or "Team") + f": {who.name} from support is asking for help with " \
                f"{request.requester.name}'s request: “{summary}”. If you know the answer, please reply in this thread."
-        return ActionOutcome(self.card(request), "", [Text("🗣 " + text, tuple(mentions))], True)
+        return ActionResult(self.card(request), "", [Text("🗣 " + text, tuple(mentions))], True)
 
-    async def add_to_handbook(self, request_id: str, who: Person, inputs: dict) -> ActionOutcome:
+    async def add_to_handbook(self, request_id: str, who: Person, inputs: dict) -> ActionResult:
         """Save the card's handbook form as a new entry, made from this request."""
         await self._allowed(who, None, Action.ADD_TO_HANDBOOK)
         if self.handbook is None:
@@ -432,9 +413,9 @@ class RequestDesk:
         await self.handbook.add(entry)
         request, _, _ = await self._act(request_id, None, who, lambda r: r.added_to_handbook(entry.id, entry.title, who))
         reply = Text(f"📘 {who.name} added “{entry.title}” to the handbook; the next request like this one will get it suggested.")
-        return ActionOutcome(self.card(request), "", [reply], True)
+        return ActionResult(self.card(request), "", [reply], True)
 
-    async def confirm_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
+    async def confirm_override(self, request_id: str, revision: int | None, who: Person) -> ActionResult:
         """The four-eyes confirmation of a database override."""
         await self._allowed(who, request_id)
         # Production access is part of the policy; a refusal comes back as a private note, the card stays.
@@ -446,16 +427,16 @@ class RequestDesk:
         # NotAllowed propagates: the clicker gets a private note and the card stays as it was.
         request, changed, note = await self._act(request_id, revision, who, lambda r: confirm_db(r, who, has_production, self._clock()))
         replies = [Text(f"{who.name} confirmed the database override as the second person. Record kept on the card.")] if changed else []
-        return ActionOutcome(self.card(request), note, replies, changed)
+        return ActionResult(self.card(request), note, replies, changed)
 
-    async def refuse_override(self, request_id: str, revision: int | None, who: Person) -> ActionOutcome:
+    async def refuse_override(self, request_id: str, revision: int | None, who: Person) -> ActionResult:
         """Turn a pending override approval into a refusal."""
         await self._allowed(who, request_id)
         request, changed, note = await self._act(request_id, revision, who, lambda r: refuse_db(r, who, self._clock()))
         replies = [Text(f"{who.name} refused the database override. {request.detail.get('suggestion', '')}")] if changed else []
-        return ActionOutcome(self.card(request), note, replies, changed)
+        return ActionResult(self.card(request), note, replies, changed)
 
-    async def thread_message(self, request_id: str, who: Person, text: str, mentioned: bool, at: datetime) -> list[Reply] | None:
+    async def thread_message(self, request_id: str, who: Person, text: str, mentioned: bool, at: datetime) -> list[Content] | None:
         """A message in a request's thread, mentioned or not; None when the thread is not a request's.
 
         From support (the pair, the fallback, a lead, or whoever claimed it) it is the first response and stops
@@ -483,7 +464,7 @@ class RequestDesk:
 
         updated = await self._change(request_id, noted)
         if thank:
-            link = thread_link(request.address, request.id)
+            link = self._messenger.link(request.address, request.id)
             note = (f"Thanks for jumping in on {request.requester.name}'s request in #backend! The support pair "
                     f"({status.names(status.paged()) or 'the leads'}) answers these, and the first-response clock is "
                     "still running for them. If you know the answer, please help the pair answer (mention them in "
@@ -491,7 +472,7 @@ class RequestDesk:
             await self._jobs.enqueue(direct_job(f"thanks|{request.id}|{who.aad_object_id}", who, note, request.address, at))
         return [Text(state_summary(updated, self._tz))] if mentioned else []
 
-    async def _link_to_entry(self, request_id: str, who: Person, entry_id: str, words: tuple[str, ...]) -> ActionOutcome:
+    async def _link_to_entry(self, request_id: str, who: Person, entry_id: str, words: tuple[str, ...]) -> ActionResult:
         """It was in the handbook after all: the request's keywords go to the entry, so the next one matches."""
         if not words:
             raise HandbookError(["Keep a keyword or two: the next request like this one is matched on them."])
@@ -499,7 +480,7 @@ class RequestDesk:
         request, _, _ = await self._act(request_id, None, who, lambda r: r.added_to_handbook(entry.id, entry.title, who, linked=True))
         reply = Text(f"📘 {who.name} linked this request to the handbook entry “{entry.title}”; it now also matches "
                      f"{', '.join(words)}.")
-        return ActionOutcome(self.card(request), "", [reply], True)
+        return ActionResult(self.card(request), "", [reply], True)
 
     # ------------------------------------------------------------------ Jira
 
@@ -521,7 +502,7 @@ class RequestDesk:
             return
         wait_for_earlier_attempt(request.extra.get("ticket_attempt_at"), self._clock(), self._ticket_retry)
         await self._change(request.id, lambda r: r.noting(ticket_attempt_at=self._clock().isoformat()))
-        link = thread_link(request.address, request.id)
+        link = self._messenger.link(request.address, request.id)
         paragraphs = [
             request.detail.get("description") or request.text,
             [("Reported by ", None), (request.requester.name, None), (" in #backend: ", None), ("open the thread", link)],
@@ -535,7 +516,7 @@ class RequestDesk:
             )
         except JiraRejected as err:
             updated = await self._change(request.id, lambda r: r.ticket_failed(str(err)))
-            await self._messenger.post(request.address, Text(f"Jira refused the ticket: {err}. Please file it by hand."))
+            await self._messenger.send(Post(request.address, Text(f"Jira refused the ticket: {err}. Please file it by hand.")))
             await self._refresh_card(updated)
             return
         try:
@@ -549,7 +530,7 @@ class RequestDesk:
         if request.extra.get("ticket_posted"):
             return
         who = _mention(request.requester)
-        await self._messenger.post(request.address, Text(
-            f"{who.tag} filed as [{request.ticket_key}]({request.ticket_url}) for the Edge team.", (who,)))
+        await self._messenger.send(Post(request.address, Text(
+            f"{who.tag} filed as [{request.ticket_key}]({request.ticket_url}) for the Edge team.", (who,))))
         updated = await self._change(request.id, lambda r: r.noting(ticket_posted=True))
         await self._refresh_card(updated)

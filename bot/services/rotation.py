@@ -8,28 +8,27 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from cards.rotation import NOBODY, plan_card, superseded_card
-
 from ..domain.errors import AlreadyExists, ConcurrencyError, DomainError, StorageUnavailable
 from ..domain.iteration import Iteration, IterationPolicy
 from ..domain.jobs import Job, RetryLater
 from ..domain.members import Member, weekday_names
-from ..domain.messages import Card, Mention, Text
+from ..core.events import ActionResult, Card, Mention, Post, Priority, Text, Update
+from ..core.views import NOBODY, PlanView, SupersededView
 from ..domain.planning import Absence, Suggestion, Verdict, check_team, coverage, suggest
-from ..domain.requests import Address, NotAllowed, Person
+from ..domain.address import Address
+from ..domain.requests import NotAllowed, Person
 from ..domain.policy import Action, Facts, may
 from ..domain.rotation import RotationWeek
 from ..domain.stats import iteration_period, summary_line
 from ..domain.status import SupportStatus
 from ..domain.text import format_day, format_span, join_names
 from ..domain.versioned import Stored
-from ..storage.proposals import Proposal
-from .catalogue import Catalogue
+from ..domain.proposals import Proposal
+from ..domain.catalogue import Catalogue
 from .changes import apply_click, change_stored
 from .channels import chosen_channel, choose_channel
 from .jobs import JobRunner
 from .ports import AbsenceRepository, ConversationRepository, MemberRepository, Messenger, WeekRepository
-from .requests import ActionOutcome, thread_link
 from .stats import period_figures
 from .support import SupportLookup
 
@@ -91,11 +90,6 @@ def _tags(mentions: list[Mention]) -> str:
     return join_names(m.tag for m in mentions)
 
 
-def _same_place(a: Address, b: Address) -> bool:
-    """Two addresses in the same channel or chat (threads of one channel count as the same place)."""
-    return a.conversation_id.split(";")[0] == b.conversation_id.split(";")[0]
-
-
 def today_line(status: SupportStatus) -> str:
     """Today's duty in one line, as the who card and the page say it: who is on, who is off, what is missing."""
     duty = status.today
@@ -152,15 +146,14 @@ class RotationDesk:
         chosen = await chosen_channel(self._conversations, ROTATION_CHANNEL)
         if chosen:
             return chosen
-        for reference in (await self._conversations.list("team")).values():
-            conversation = reference.get("conversation") or {}
-            return Address(reference.get("serviceUrl", ""), conversation.get("id", ""), conversation.get("tenantId", ""))
+        for general in (await self._conversations.addresses("team")).values():
+            return general
         return None
 
     async def set_channel(self, address: Address, who: Person) -> None:
         """A lead chooses the channel for the pick and the handover (normally #backend)."""
         await choose_channel(self._conversations, self._members, ROTATION_CHANNEL, address, who, "rotation")
-        await self._audit.record(self._clock(), who.name, f"set the rotation channel to {address.channel_id or address.conversation_id}")
+        await self._audit.record(self._clock(), who.name, f"set the rotation channel to {address.place}")
 
     # ------------------------------------------------------------------ planning
 
@@ -173,19 +166,23 @@ class RotationDesk:
         absences = await self._absences.overlapping(iteration.start, iteration.end)
         return roster, history, absences
 
-    async def _view(self, iteration: Iteration, proposal: Proposal, confirmed_by: str = "") -> dict:
+    async def _view(self, iteration: Iteration, proposal: Proposal, confirmed_by: str = "") -> Card:
+        """The pick card of a proposal, as view data."""
+        return Card(await self._plan(iteration, proposal, confirmed_by), summary="Pick the next support pair")
+
+    async def _plan(self, iteration: Iteration, proposal: Proposal, confirmed_by: str = "") -> PlanView:
         roster, history, absences = await self._context(iteration)
         today = self._clock().astimezone(self._tz).date()
         if proposal.week is None:
             found = suggest(iteration, roster, self._calendar, absences, history, today, proposal.skip,
                             await self._serving_now(iteration))
-            return plan_card(iteration, None, roster, found.verdict, [], {}, found.why_none, proposal.revision)
+            return PlanView(iteration, None, roster, found.verdict, [], {}, found.why_none, proposal.revision)
         verdict = check_team(proposal.week, roster, self._calendar, absences, history)
         days = coverage(proposal.week, roster, self._calendar, absences)
         reasons = proposal.notes.get("reasons", {})
-        return plan_card(iteration, proposal.week, roster, verdict, days, reasons, [], proposal.revision,
-                         confirmed_by=confirmed_by or proposal.confirmed_by, warnings_extra=proposal.notes.get("warnings"),
-                         saving=bool(proposal.confirmed_by) and not proposal.week_saved)
+        return PlanView(iteration, proposal.week, roster, verdict, days, reasons, [], proposal.revision,
+                        confirmed_by=confirmed_by or proposal.confirmed_by, warnings=list(proposal.notes.get("warnings") or []),
+                        saving=bool(proposal.confirmed_by) and not proposal.week_saved)
 
     async def suggestion(self, iteration: Iteration, skip: int = 0) -> Suggestion:
         """The fair suggestion for an iteration (skip>0 for alternatives)."""
@@ -209,7 +206,7 @@ class RotationDesk:
         self._require(await self._roster(), who, Action.PICK)
         iteration = self._policy.at(self._clock(), self._tz).next()
         channel = await self.channel()
-        home = channel is not None and _same_place(channel, address)
+        home = channel is not None and channel.same_place(address)
         await self._post_pick(iteration, channel if home else address, home=home, fresh=True)
 
     async def _pick(self, job: Job) -> None:
@@ -249,15 +246,15 @@ class RotationDesk:
         asks for a fresh one there), and cards posted elsewhere by `pick` are marked superseded; elsewhere it is
         one more card on the same proposal."""
         stored = await self._proposal_for(iteration)
-        if home and stored.value.card_id and not fresh and stored.value.address and _same_place(stored.value.address, where):
+        if home and stored.value.card_id and not fresh and stored.value.address and stored.value.address.same_place(where):
             return  # the Monday card is there already (a retried job)
         roster = await self._roster()
         status = await self._lookup.status()
         mentions = self._people(status.week.pair if status.week else (), roster)
         intro = "Time to pick the support pair for the next iteration. " + (
             f"{_tags(mentions)}, please make sure it's confirmed today." if mentions else "Leads, please make sure a pair is picked.")
-        await self._messenger.post(where, Text(intro, tuple(mentions)))
-        card_id = await self._messenger.post(where, Card(await self._view(iteration, stored.value), summary="Pick the next support pair"))
+        await self._messenger.send(Post(where, Text(intro, tuple(mentions)), Priority.PAGE))
+        card_id = await self._messenger.send(Post(where, await self._view(iteration, stored.value), Priority.CARD))
         before = stored.value
 
         def placed(p: Proposal) -> Proposal:
@@ -268,13 +265,13 @@ class RotationDesk:
         await change_stored(lambda: self._proposals.get(iteration.start),
                             lambda p, etag: self._proposals.replace(iteration.start, p, etag), placed)
         if home:
-            link = thread_link(where, card_id)
+            link = self._messenger.link(where, card_id)
             superseded = [*before.elsewhere]
             if before.card_id and before.address and (before.address, before.card_id) != (where, card_id):
                 superseded.append((before.address, before.card_id))
             for address, old_card in superseded:
                 try:
-                    await self._messenger.update(address, old_card, superseded_card(iteration, link))
+                    await self._messenger.send(Update(address, old_card, Card(SupersededView(iteration, link))))
                 except DomainError as err:
                     log.warning("could not mark an earlier pick card as superseded: %s", err)
 
@@ -296,9 +293,9 @@ class RotationDesk:
         current = await self._weeks.get(self._policy.at(self._clock(), self._tz).start)
         mentions = self._leads(roster) + [m for m in self._people(current.value.pair if current else (), roster)
                                           if m.id not in {lead.id for lead in self._leads(roster)}]
-        await self._messenger.post(channel, Text(
+        await self._messenger.send(Post(channel, Text(
             f"⏰ The next iteration starts tomorrow and nobody is confirmed yet. {_tags(mentions)}, please confirm "
-            "a pair on the card.", tuple(mentions)))
+            "a pair on the card.", tuple(mentions)), Priority.PAGE))
 
     async def _handover(self, job: Job) -> None:
         iteration = Iteration(date.fromisoformat(job.payload["start"]), self._policy.length_days)
@@ -310,9 +307,9 @@ class RotationDesk:
         stored = await self._weeks.get(iteration.start)
         if stored is None:
             leads = self._leads(roster)
-            await self._messenger.post(channel, Text(
+            await self._messenger.send(Post(channel, Text(
                 f"🚨 **The new iteration started and NO support pair is confirmed.** {_tags(leads) or 'Leads'}, please "
-                "confirm one now: #backend requests are waiting for someone.", tuple(leads)))
+                "confirm one now: #backend requests are waiting for someone.", tuple(leads)), Priority.PAGE))
             return
         week = stored.value
         mentions = self._people(week.pair, roster)
@@ -332,7 +329,7 @@ class RotationDesk:
         figures = await self._last_iteration_summary(iteration.previous())
         if figures:
             lines.append(figures)
-        await self._messenger.post(channel, Text("\n\n".join(lines), tuple(mentions)))
+        await self._messenger.send(Post(channel, Text("\n\n".join(lines), tuple(mentions)), Priority.PAGE))
 
     async def _last_iteration_summary(self, previous: Iteration) -> str:
         # The same figures as `stats last`, so the handover and the card never disagree.
@@ -366,7 +363,7 @@ class RotationDesk:
         return await apply_click(lambda: self._proposals.get(start), lambda p, etag: self._proposals.replace(start, p, etag),
                                  revision, change, (DomainError,))
 
-    async def confirm(self, start: date, revision: int | None, who: Person) -> ActionOutcome:
+    async def confirm(self, start: date, revision: int | None, who: Person) -> ActionResult:
         """Confirm the card's team, all or nothing: the confirmation is recorded on the proposal first, then
         the week is written; if that write fails, any later click, the next cycle run or the handover completes it."""
         roster = await self._may_confirm(who)
@@ -380,7 +377,7 @@ class RotationDesk:
             proposal = saved or stored.value
             note = f"{proposal.confirmed_by} already confirmed it." if saved else SAVE_PENDING
             completed = saved is not None and not stored.value.week_saved
-            return ActionOutcome(await self._view(iteration, proposal), note, [], completed)
+            return ActionResult(await self._view(iteration, proposal), note, [], completed)
         _, history, absences = await self._context(iteration)
         verdict = check_team(stored.value.week, roster, self._calendar, absences, history)
         if not verdict.valid:
@@ -402,7 +399,7 @@ class RotationDesk:
                 await self._audit.record(self._clock(), who.name, f"confirmed {_describe(proposal.week, roster)} for {iteration.label()}")
                 mentions = self._people(proposal.week.pair, roster)
                 replies = [Text(f"Confirmed: {_tags(mentions)} are on support from {format_day(iteration.start)}.", tuple(mentions))]
-        return ActionOutcome(await self._view(iteration, proposal), note, replies, changed)
+        return ActionResult(await self._view(iteration, proposal), note, replies, changed)
 
     async def _save_week(self, start: date) -> Proposal | None:
         """Write a confirmed proposal's week and mark it saved; idempotent. None when storage failed (retry later)."""
@@ -428,7 +425,7 @@ class RotationDesk:
         for iteration in (current, current.next()):
             await self._save_week(iteration.start)
 
-    async def another(self, start: date, revision: int | None, who: Person) -> ActionOutcome:
+    async def another(self, start: date, revision: int | None, who: Person) -> ActionResult:
         """The next-best suggestion."""
         await self._may_propose(who)
         iteration = Iteration(start, self._policy.length_days)
@@ -445,9 +442,9 @@ class RotationDesk:
             return replace(fresh, revision=p.revision + 1)
 
         proposal, changed, note = await self._click(start, revision, another_team)
-        return ActionOutcome(await self._view(iteration, proposal), note, [], changed)
+        return ActionResult(await self._view(iteration, proposal), note, [], changed)
 
-    async def edit(self, start: date, revision: int | None, who: Person, inputs: dict) -> ActionOutcome:
+    async def edit(self, start: date, revision: int | None, who: Person, inputs: dict) -> ActionResult:
         """Choose the team by hand; it is checked against every rule before it replaces the proposal."""
         roster = await self._may_propose(who)
         iteration = Iteration(start, self._policy.length_days)
@@ -476,7 +473,7 @@ class RotationDesk:
         proposal, changed, note = await self._click(start, revision, edited)
         if changed:
             await self._audit.record(self._clock(), who.name, f"proposed {_describe(week, roster)} for {iteration.label()}")
-        return ActionOutcome(await self._view(iteration, proposal), note, [], changed)
+        return ActionResult(await self._view(iteration, proposal), note, [], changed)
 
     # ------------------------------------------------------------------ absences
 
@@ -510,7 +507,7 @@ class RotationDesk:
         text = (f"⚠️ {who.name} will be away, and that breaks the team for {week.iteration.label()}: " + " ".join(verdict.errors)
                 + (f" Suggested fallback: {roster[helper].display_name}." if helper else " I found no fallback who would fix it.")
                 + f" {_tags(mentions)}")
-        await self._messenger.post(channel, Text(text, tuple(mentions)))
+        await self._messenger.send(Post(channel, Text(text, tuple(mentions)), Priority.PAGE))
 
     async def _fallback_for(self, week: RotationWeek, roster: dict[str, Member]) -> str | None:
         """Someone who, as fallback on every working weekday, makes the week valid again."""

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..domain.errors import DomainError
-from ..domain.messages import Mention, Reply, Text
+from ..core.events import Content, Mention, Text
 from ..domain.requests import DbDecision, DbRisk, Outcome, Person, SupportRequest, db_proposal
 from ..domain.handbook import Entry
 from ..domain.text import join_names
-from .catalogue import Catalogue
+from ..domain.catalogue import Catalogue
 
 LEVELS = ("low", "medium", "high")
 ANSWERS = ("yes", "no", "unknown")
@@ -26,9 +26,9 @@ class TriageResult:
     """What an outcome records, posts in the thread, and sends 1:1."""
 
     detail: dict
-    replies: list[Reply]
+    replies: list[Content]
     resolved: bool = True
-    direct: list[tuple[Person, Reply]] = field(default_factory=list)
+    direct: list[tuple[Person, Content]] = field(default_factory=list)
     file_ticket: bool = False
 
 

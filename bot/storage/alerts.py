@@ -6,8 +6,9 @@ import json
 from datetime import datetime, timezone
 
 from ..domain.alerts import Alert, AlertState, AlertThread
-from ..domain.requests import Address, Person, TicketState
+from ..domain.requests import Person, TicketState
 from ..domain.versioned import Stored
+from . import legacy
 from .tables import EntityTable, TableStore, key, unkey
 
 _PARTITION = "alert"
@@ -22,13 +23,12 @@ def _time(raw: str | None) -> datetime | None:
 
 
 def _to_entity(thread: AlertThread) -> dict:
-    a = thread.address
     return {
         "PartitionKey": _PARTITION,
         "RowKey": key(thread.key),
         "Alert": json.dumps(thread.alert.to_dict(), ensure_ascii=False),
         "Events": thread.events,
-        "Address": json.dumps([a.service_url, a.conversation_id, a.tenant_id, a.channel_id]) if a else "",
+        "Address": thread.address.to_json() if thread.address else "",
         "CardId": thread.card_id,
         "State": thread.state.value,
         "OpenedAt": _utc(thread.opened_at),
@@ -46,13 +46,12 @@ def _to_entity(thread: AlertThread) -> dict:
 
 
 def _from_entity(e: dict) -> Stored[AlertThread]:
-    address = json.loads(e["Address"]) if e.get("Address") else None
     handled = json.loads(e["HandledBy"]) if e.get("HandledBy") else None
     thread = AlertThread(
         key=unkey(e["RowKey"]),
         alert=Alert.from_dict(json.loads(e["Alert"])),
         events=int(e.get("Events", 1)),
-        address=Address(*address) if address else None,
+        address=legacy.address(e.get("Address")),
         card_id=e.get("CardId", ""),
         state=AlertState(e.get("State", "open")),
         opened_at=_time(e.get("OpenedAt")),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from ..domain.errors import AlreadyExists
+from ..domain.address import Address
+from . import legacy
 from .tables import EntityTable, TableStore, key, unkey
 
 
@@ -34,3 +36,15 @@ class TableConversationRepository:
         """Every reference of a kind, by key."""
         rows = self._table.query("PartitionKey eq @p", p=key(kind))
         return {unkey(e["RowKey"]): json.loads(e["Reference"]) async for e in rows}
+
+    async def remember_address(self, kind: str, ref_key: str, address: Address) -> bool:
+        """Store where to reach someone or something; True when it was new."""
+        return await self.remember(kind, ref_key, {"ref": address.ref, "place": address.place, "thread": address.thread})
+
+    async def address(self, kind: str, ref_key: str) -> Address | None:
+        """A stored address (also one stored in an older format), or None."""
+        return legacy.address(await self.get(kind, ref_key))
+
+    async def addresses(self, kind: str) -> dict[str, Address]:
+        """Every stored address of a kind, by key."""
+        return {k: legacy.address(v) for k, v in (await self.list(kind)).items()}

@@ -23,6 +23,7 @@ from azure.data.tables import TableTransactionError
 
 from ..domain.jobs import Job
 from ..domain.versioned import Stored
+from . import legacy
 from .tables import TableStore, key, translated, unkey
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def _from_entity(e: dict) -> Stored[Job]:
         id=e["Id"],
         kind=e["Kind"],
         due=due,
-        payload=json.loads(e.get("Payload") or "{}"),
+        payload=legacy.job_payload(json.loads(e.get("Payload") or "{}")),
         attempts=int(e.get("Attempts", 0)),
         owner=e.get("Owner", ""),
         remember_seconds=int(e.get("RememberSeconds", 0)),
@@ -211,7 +212,7 @@ class TableJobRepository:
             due = datetime.fromisoformat(entity["Due"])
             lease = _time(entity.get("LeaseUntil"))
             job = Job(unkey(entity["RowKey"]), entity["Kind"], max(due, lease) if lease else due,
-                      json.loads(entity.get("Payload") or "{}"), int(entity.get("Attempts", 0)),
+                      legacy.job_payload(json.loads(entity.get("Payload") or "{}")), int(entity.get("Attempts", 0)),
                       entity.get("Owner", "") if lease else "", int(entity.get("RememberSeconds", 0)))
             await self.add(job)  # a job moved by another instance already is kept once
             with translated(f"removing job {job.id} of the first layout"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from ..domain.requests import Address, Outcome, Person, SupportRequest, TicketState
+from ..domain.requests import Outcome, Person, SupportRequest, TicketState
 from ..domain.versioned import Stored
+from . import legacy
 from .tables import EntityTable, TableStore, key, unkey
 
 _PARTITION = "request"
@@ -30,11 +31,10 @@ def _untime(raw: str | None) -> datetime | None:
 
 
 def _to_entity(request: SupportRequest) -> dict:
-    a = request.address
     return {
         "PartitionKey": _PARTITION,
         "RowKey": key(request.id),
-        "ServiceUrl": a.service_url, "ConversationId": a.conversation_id, "TenantId": a.tenant_id, "ChannelId": a.channel_id,
+        "Address": request.address.to_json(),
         "Requester": _person(request.requester),
         "Text": request.text,
         "ReceivedAt": _time(request.received_at), "TargetAt": _time(request.target_at), "InHours": request.in_hours,
@@ -54,7 +54,8 @@ def _to_entity(request: SupportRequest) -> dict:
 def _from_entity(e: dict) -> Stored[SupportRequest]:
     request = SupportRequest(
         id=unkey(e["RowKey"]),
-        address=Address(e["ServiceUrl"], e["ConversationId"], e.get("TenantId", ""), e.get("ChannelId", "")),
+        address=legacy.address(e.get("Address") or [e.get("ServiceUrl", ""), e.get("ConversationId", ""),
+                                                       e.get("TenantId", ""), e.get("ChannelId", "")]),
         requester=_unperson(e["Requester"]),
         text=e.get("Text", ""),
         received_at=_untime(e["ReceivedAt"]), target_at=_untime(e["TargetAt"]), in_hours=bool(e.get("InHours")),

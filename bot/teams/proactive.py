@@ -1,4 +1,4 @@
-"""Proactive messages: post to a thread or channel, update a card, and write 1:1 to a person."""
+"""Proactive effects on botbuilder: post to a thread or channel, update a card, and write 1:1 to a person."""
 
 from __future__ import annotations
 
@@ -7,21 +7,16 @@ from typing import Awaitable, Callable, TypeVar
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    ChannelAccount,
-    ConversationAccount,
-    ConversationParameters,
-    ConversationReference,
-)
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationParameters, ConversationReference
 
 from ..config import Settings
-from ..domain.messages import Reply
-from ..domain.requests import Address, Person
+from ..core.events import Content, Direct, Post, Priority, Update
+from ..domain.address import Address
 from ..services.ports import ConversationRepository
-from .pacing import ConversationPacer
-from .render import card_attachment, to_activity
+from ..web.activities import outgoing, updated_card
+from ..web.pacing import ConversationPacer
+from ..web.references import address as address_for, reference, thread_link
+from .activity import to_activity
 from .sending import with_retries
 
 log = logging.getLogger(__name__)
@@ -33,29 +28,27 @@ def bot_account(settings: Settings) -> ChannelAccount:
     return ChannelAccount(id=f"28:{settings.bot_id}" if settings.bot_id else "", name="Support Bot")
 
 
-def reference_for(address: Address, settings: Settings) -> ConversationReference:
-    """A conversation reference rebuilt from a stored address."""
+def conversation_reference(where: Address, settings: Settings) -> ConversationReference:
+    """The botbuilder reference of an address."""
+    ref = reference(where)
     return ConversationReference(
-        channel_id="msteams",
-        service_url=address.service_url,
-        bot=bot_account(settings),
-        conversation=ConversationAccount(
-            id=address.conversation_id, tenant_id=address.tenant_id or None,
-            conversation_type="channel" if address.channel_id else None,
-        ),
+        channel_id="msteams", service_url=ref.service_url, bot=bot_account(settings),
+        conversation=ConversationAccount(id=ref.conversation_id, tenant_id=ref.tenant_id or None,
+                                         conversation_type=ref.kind or None),
     )
 
 
-def _where(conversation_id: str) -> str:
-    """A conversation id short enough for a log line (thread ids repeat the channel's)."""
-    return conversation_id if len(conversation_id) <= 100 else conversation_id[:97] + "..."
+def _where(where: Address) -> str:
+    """The conversation, short enough for a log line."""
+    name = where.place + (f" thread {where.thread}" if where.thread else "")
+    return name if len(name) <= 100 else name[:97] + "..."
 
 
 class TeamsMessenger:
-    """The Messenger port on the Bot Framework: continue_conversation, paced per conversation, with retries.
+    """The Messenger port on botbuilder: continue_conversation, paced per conversation, with the shared retry rules.
 
-    Every method raises RetryLater when Teams may take the message later and DeliveryFailed when it refused it for
-    good; both carry one line naming the person or conversation and Teams' reason.
+    `send` raises RetryLater when Teams may take the message later and DeliveryFailed when it refused it for good;
+    both carry one line naming the person or conversation and Teams' reason.
     """
 
     def __init__(self, adapter: CloudAdapter, settings: Settings, conversations: ConversationRepository,
@@ -65,12 +58,24 @@ class TeamsMessenger:
         self._conversations = conversations
         self._pacer = pacer
 
-    async def _paced(self, conversation_id: str, send, what: str):
-        async with self._pacer.lock(conversation_id):
-            await self._pacer.turn(conversation_id)
+    def link(self, where: Address, message_id: str) -> str:
+        """A Teams deep link to a message."""
+        return thread_link(where, message_id)
+
+    async def send(self, effect: Post | Update | Direct) -> str:
+        """Carry out a proactive effect; the new message's id for a post ('' for an update)."""
+        if isinstance(effect, Post):
+            return await self._post(effect.to, effect.content, effect.priority, f"posting to {_where(effect.to)}")
+        if isinstance(effect, Update):
+            await self._update(effect)
+            return ""
+        return await self._direct(effect)
+
+    async def _paced(self, where: Address, send, what: str, priority: Priority):
+        async with self._pacer.slot(where, priority):
             return await with_retries(send, what)
 
-    async def _in_turn(self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[T]]) -> T:
+    async def _in_turn(self, where: Address, work: Callable[[TurnContext], Awaitable[T]]) -> T:
         """Run work inside a proactive turn and hand back its result or its error.
 
         The adapter passes errors raised in a turn to on_turn_error, which only logs them; a job must see them
@@ -84,57 +89,52 @@ class TeamsMessenger:
             except Exception as err:  # noqa: BLE001 - re-raised below, outside the adapter's turn
                 outcome["error"] = err
 
-        await self._adapter.continue_conversation(reference, callback, self._settings.bot_id)
+        await self._adapter.continue_conversation(conversation_reference(where, self._settings), callback,
+                                                  self._settings.bot_id)
         if "error" in outcome:
             raise outcome["error"]  # type: ignore[misc]
         return outcome.get("value")  # type: ignore[return-value]
 
-    async def _send(self, reference: ConversationReference, activity: Activity, what: str) -> str:
+    async def _post(self, where: Address, content: Content, priority: Priority, what: str) -> str:
+        activity = to_activity(outgoing(content))
+
         async def send(turn_context: TurnContext) -> str:
-            response = await self._paced(reference.conversation.id, lambda: turn_context.send_activity(activity), what)
+            response = await self._paced(where, lambda: turn_context.send_activity(activity), what, priority)
             return response.id if response else ""
 
-        return await self._in_turn(reference, send)
+        return await self._in_turn(where, send)
 
-    async def post(self, address: Address, reply: Reply) -> str:
-        """Post a message to a conversation (a thread when the id carries ;messageid=); its activity id."""
-        return await self._send(reference_for(address, self._settings), to_activity(reply),
-                                f"posting to {_where(address.conversation_id)}")
-
-    async def update(self, address: Address, activity_id: str, card: dict) -> None:
-        """Replace a card the bot posted earlier, for everyone in the conversation."""
-        activity = Activity(type=ActivityTypes.message, id=activity_id, attachments=[card_attachment(card)])
-        what = f"updating card {activity_id} in {_where(address.conversation_id)}"
+    async def _update(self, effect: Update) -> None:
+        activity = to_activity(updated_card(effect.card_id, effect.card))
+        what = f"updating card {effect.card_id} in {_where(effect.at)}"
 
         async def update(turn_context: TurnContext) -> None:
-            await self._paced(address.conversation_id, lambda: turn_context.update_activity(activity), what)
+            await self._paced(effect.at, lambda: turn_context.update_activity(activity), what, effect.priority)
 
-        await self._in_turn(reference_for(address, self._settings), update)
+        await self._in_turn(effect.at, update)
 
-    async def direct(self, person: Person, reply: Reply, via: Address) -> str:
+    async def _direct(self, effect: Direct) -> str:
         """Write 1:1: through the stored personal chat, else by creating it (the app must be installed for them)."""
-        what = f"writing to {person.name or person.aad_object_id}"
-        stored = await self._conversations.get("user", person.aad_object_id)
+        person, what = effect.to, f"writing to {effect.to.name or effect.to.aad_object_id}"
+        stored = await self._conversations.address("user", person.aad_object_id)
         if stored:
-            return await self._send(ConversationReference().deserialize(stored), to_activity(reply), what)
-        created: dict[str, ConversationReference] = {}
+            return await self._post(stored, effect.content, Priority.PAGE, what)
+        created: dict[str, Activity] = {}
 
         async def remember(turn_context: TurnContext) -> None:
-            created["reference"] = TurnContext.get_conversation_reference(turn_context.activity)
+            created["activity"] = turn_context.activity
 
+        via = reference(effect.via)
         parameters = ConversationParameters(
-            is_group=False,
-            bot=bot_account(self._settings),
-            members=[ChannelAccount(id=person.teams_id or person.aad_object_id)],
-            tenant_id=via.tenant_id or None,
-            channel_data={"tenant": {"id": via.tenant_id}} if via.tenant_id else None,
+            is_group=False, bot=bot_account(self._settings), members=[ChannelAccount(id=person.teams_id or person.aad_object_id)],
+            tenant_id=via.tenant_id or None, channel_data={"tenant": {"id": via.tenant_id}} if via.tenant_id else None,
         )
         await with_retries(
-            lambda: self._adapter.create_conversation(
-                self._settings.bot_id, remember, parameters, channel_id="msteams", service_url=via.service_url
-            ),
+            lambda: self._adapter.create_conversation(self._settings.bot_id, remember, parameters, channel_id="msteams",
+                                                      service_url=via.service_url),
             f"{what} (creating the 1:1 chat)",
         )
-        reference = created["reference"]
-        await self._conversations.remember("user", person.aad_object_id, reference.serialize())
-        return await self._send(reference, to_activity(reply), what)
+        activity = created["activity"]
+        chat = address_for(activity.service_url, activity.conversation.id, via.tenant_id, "personal")
+        await self._conversations.remember_address("user", person.aad_object_id, chat)
+        return await self._post(chat, effect.content, Priority.PAGE, what)

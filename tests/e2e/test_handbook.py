@@ -103,7 +103,8 @@ async def test_unknown_problem_gets_no_suggestions(http, helpdesk, connector):
 
 
 async def _seed_earlier(storage_env, texts: list[str], days_ago: list[int]) -> None:
-    from bot.domain.requests import Address, Person, SupportRequest
+    from bot.domain.requests import Person, SupportRequest
+    from bot.web.references import address as teams_address
 
     services = await _services(storage_env)
     now = services.clock()
@@ -111,7 +112,7 @@ async def _seed_earlier(storage_env, texts: list[str], days_ago: list[int]) -> N
         for i, (text, days) in enumerate(zip(texts, days_ago)):
             at = now - timedelta(days=days)
             await services.requests.add(SupportRequest(
-                id=f"earlier-{i}", address=Address("https://x/", f"19:abc;messageid=earlier-{i}"),
+                id=f"earlier-{i}", address=teams_address("https://x/", f"19:abc;messageid=earlier-{i}"),
                 requester=Person(OLGA, "Olga Ops"), text=text, received_at=at, target_at=at + timedelta(minutes=5), in_hours=True))
     finally:
         await services.store.close()

@@ -13,11 +13,13 @@ import pytest
 from bot.config import Settings
 from bot.domain.errors import DeliveryFailed
 from bot.domain.jobs import RetryLater
-from bot.domain.messages import Text
-from bot.domain.requests import Address, Person
+from bot.core.events import Card, Direct, Post, Text, Update
+from bot.domain.address import Address
+from bot.domain.requests import Person
+from bot.web.references import address
 from bot.storage.conversations import TableConversationRepository
 from bot.teams.auth import build_adapter
-from bot.teams.pacing import ConversationPacer
+from bot.web.pacing import ConversationPacer
 from bot.teams.proactive import TeamsMessenger
 from tests.support.connector import ACTIVITIES_PATH, CREATE_PATH
 from tests.support.processes import free_port
@@ -40,7 +42,15 @@ async def messenger(store):
 
 
 def channel(connector) -> Address:
-    return Address(connector.url, CHANNEL, TENANT, CHANNEL)
+    return address(connector.url, CHANNEL, TENANT, "channel")
+
+
+async def post(messenger, where: Address, text: str) -> str:
+    return await messenger.send(Post(where, Text(text)))
+
+
+async def update(messenger, where: Address, card_id: str) -> None:
+    await messenger.send(Update(where, card_id, Card({"type": "AdaptiveCard", "version": "1.5", "body": []})))
 
 
 @pytest.mark.parametrize(
@@ -57,7 +67,7 @@ def channel(connector) -> Address:
 async def test_refusals_are_final_and_name_the_conversation(messenger, connector, status, code):
     connector.fail(path=ACTIVITIES_PATH, status=status, body=teams_error(code, "Line one.\nLine two."))
     with pytest.raises(DeliveryFailed) as caught:
-        await messenger.post(channel(connector), Text("hello"))
+        await post(messenger, channel(connector), "hello")
     assert caught.value.code == code and caught.value.status == status
     message = str(caught.value)
     assert "\n" not in message and CHANNEL in message and code in message and "Line one. Line two." in message
@@ -67,7 +77,7 @@ async def test_refusals_are_final_and_name_the_conversation(messenger, connector
 async def test_a_refused_1to1_names_the_person(messenger, connector):
     connector.fail(method="POST", path=CREATE_PATH, status=403, body=teams_error("UserNotFound", "User not found."))
     with pytest.raises(DeliveryFailed) as caught:
-        await messenger.direct(DORA, Text("You're on support"), Address(connector.url, "", TENANT))
+        await messenger.send(Direct(DORA, Text("You're on support"), address(connector.url, "a:other", TENANT)))
     assert caught.value.code == "UserNotFound"
     assert str(caught.value).startswith("writing to Dora Dev")
     assert connector.created == [] and connector.sent == []
@@ -78,7 +88,7 @@ async def test_transient_answers_that_persist_become_retry_later(messenger, conn
     connector.fail(times=100, path=ACTIVITIES_PATH, status=status, body=teams_error("ServiceError"))
     started = time.monotonic()
     with pytest.raises(RetryLater):
-        await messenger.post(channel(connector), Text("hello"))
+        await post(messenger, channel(connector), "hello")
     assert time.monotonic() - started < 6  # the short in-call budget, then the job runner waits
     assert connector.sent == []
 
@@ -87,7 +97,7 @@ async def test_a_long_retry_after_is_handed_to_the_job_runner_at_once(messenger,
     connector.fail(path=ACTIVITIES_PATH, status=429, body=teams_error("Throttled"), headers={"Retry-After": "120"})
     started = time.monotonic()
     with pytest.raises(RetryLater) as caught:
-        await messenger.post(channel(connector), Text("hello"))
+        await post(messenger, channel(connector), "hello")
     assert caught.value.after_seconds == 120
     assert time.monotonic() - started < 1
     assert len(connector.attempts) == 1
@@ -95,7 +105,7 @@ async def test_a_long_retry_after_is_handed_to_the_job_runner_at_once(messenger,
 
 async def test_short_throttling_is_retried_within_the_call(messenger, connector):
     connector.fail(times=2, path=ACTIVITIES_PATH, status=429, body=teams_error("Throttled"), headers={"Retry-After": "0"})
-    assert await messenger.post(channel(connector), Text("hello"))
+    assert await post(messenger, channel(connector), "hello")
     assert len(connector.attempts) == 3 and len(connector.sent) == 1
 
 
@@ -103,7 +113,7 @@ async def test_a_failed_card_update_is_tried_once_with_its_status(messenger, con
     # urllib3 would retry a PUT on 503 three times by itself and report no status; the adapter turns that off.
     connector.fail(times=10, method="PUT", status=503, body=teams_error("ServiceUnavailable"), headers={"Retry-After": "30"})
     with pytest.raises(RetryLater) as caught:
-        await messenger.update(channel(connector), "card-1", {"type": "AdaptiveCard", "version": "1.5", "body": []})
+        await update(messenger, channel(connector), "card-1")
     assert caught.value.after_seconds == 30 and "503" in str(caught.value)
     assert connector.attempts == [("PUT", f"/v3/conversations/{CHANNEL}/activities/card-1")]
 
@@ -113,7 +123,7 @@ async def test_no_answer_is_retried_later_not_now(messenger, connector, mode):
     connector.fail(path=ACTIVITIES_PATH, mode=mode, seconds=TIMEOUT + 2)
     started = time.monotonic()
     with pytest.raises(RetryLater) as caught:
-        await messenger.post(channel(connector), Text("hello"))
+        await post(messenger, channel(connector), "hello")
     assert time.monotonic() - started < TIMEOUT + 1.5
     assert len(connector.attempts) == 1  # Teams may have posted it: no quick second try
     assert ("did not answer in time" if mode == "hang" else "dropped the connection") in str(caught.value)
@@ -122,9 +132,9 @@ async def test_no_answer_is_retried_later_not_now(messenger, connector, mode):
 
 
 async def test_an_unreachable_connector_is_retried_later(messenger):
-    dead = Address(f"http://127.0.0.1:{free_port()}/", CHANNEL, TENANT, CHANNEL)
+    dead = address(f"http://127.0.0.1:{free_port()}/", CHANNEL, TENANT, "channel")
     with pytest.raises(RetryLater, match="could not be reached"):
-        await messenger.post(dead, Text("hello"))
+        await post(messenger, dead, "hello")
 
 
 async def test_a_hung_card_update_times_out_once(messenger, connector):
@@ -132,6 +142,6 @@ async def test_a_hung_card_update_times_out_once(messenger, connector):
     connector.fail(method="PUT", mode="hang", seconds=TIMEOUT + 2)
     started = time.monotonic()
     with pytest.raises(RetryLater, match="did not answer in time"):
-        await messenger.update(channel(connector), "card-1", {"type": "AdaptiveCard", "version": "1.5", "body": []})
+        await update(messenger, channel(connector), "card-1")
     assert time.monotonic() - started < TIMEOUT + 1.5
     assert len(connector.attempts) == 1

@@ -14,7 +14,11 @@ from bot.domain.alerts import AlertState
 from bot.domain.iteration import IterationPolicy
 from bot.domain.errors import StorageUnavailable
 from bot.domain.jobs import Job
-from bot.domain.requests import Address, NotAllowed, Outcome, Person
+from bot.core.events import Post, Update
+from cards.render import render
+from bot.domain.address import Address
+from bot.domain.requests import NotAllowed, Outcome, Person
+from bot.web.references import address as teams_address
 from bot.domain.rotation import RotationWeek
 from bot.services.catalogue import load_catalogue
 from bot.services.jobs import JobRunner
@@ -36,7 +40,7 @@ from tests.support.figures import request, thread
 BERLIN = ZoneInfo("Europe/Berlin")
 ROOT = Path(__file__).resolve().parents[2]
 DORA, PAULA, LARS = "6a1f2e8c-0000-4000-8000-00000000d001", "6a1f2e8c-0000-4000-8000-00000000d002", "6a1f2e8c-0000-4000-8000-00000000e001"
-CHANNEL = Address("https://smba.example/", "19:backend0channel0id@thread.tacv2", "t", "19:backend0channel0id@thread.tacv2")
+CHANNEL = teams_address("https://smba.example/", "19:backend0channel0id@thread.tacv2", "t", "channel")
 
 
 class RecordingMessenger:
@@ -46,14 +50,15 @@ class RecordingMessenger:
         self.posts: list[tuple[Address, object]] = []
         self._ids = itertools.count(1)
 
-    async def post(self, address, reply):
-        self.posts.append((address, reply))
-        return f"m{next(self._ids)}"
+    def link(self, address, message_id):
+        return f"https://teams.example/l/{address.place}/{message_id}"
 
-    async def update(self, address, activity_id, card):
-        self.posts.append((address, ("update", activity_id)))
-
-    async def direct(self, person, reply, via):
+    async def send(self, effect):
+        if isinstance(effect, Post):
+            self.posts.append((effect.to, effect.content))
+            return f"m{next(self._ids)}"
+        if isinstance(effect, Update):
+            self.posts.append((effect.at, ("update", effect.card_id)))
         return ""
 
 
@@ -85,8 +90,7 @@ async def seeded(store):
     document = parse_roster((ROOT / "tests/fixtures/roster_e2e.yaml").read_text(), IterationPolicy())
     current = RotationWeek(IterationPolicy().containing(datetime(2026, 11, 30).date()).start, (DORA, PAULA))
     await import_roster(RosterDocument(document.members, [current]), TableMemberRepository(store), TableWeekRepository(store))
-    await TableConversationRepository(store).remember("rotation-channel", "current", {
-        "serviceUrl": CHANNEL.service_url, "conversationId": CHANNEL.conversation_id, "tenantId": "t", "channelId": CHANNEL.channel_id})
+    await TableConversationRepository(store).remember_address("rotation-channel", "current", CHANNEL)
     return store
 
 
@@ -212,10 +216,11 @@ async def test_a_confirm_whose_week_write_fails_is_completed_and_says_so(seeded)
     result = await rotation.confirm(start, proposal.revision, Person(DORA, "Dora Dev"))
     assert result.changed and "could not save the team to the rotation yet" in result.note
     assert result.replies == []  # no "Confirmed: …" announcement before the team is saved
-    assert "saving the team to the rotation" in str(result.card)
+    card = render(result.card.view)
+    assert "saving the team to the rotation" in str(card)
     assert await TableWeekRepository(seeded).get(start) is None
     # A second click by someone else completes it and tells the truth.
-    again = await rotation.confirm(start, result.card["actions"][0]["data"]["rev"], Person(LARS, "Lars Lead"))
+    again = await rotation.confirm(start, card["actions"][0]["data"]["rev"], Person(LARS, "Lars Lead"))
     if flaky.failures:  # storage still failing: still pending, still honest
         assert "could not save" in again.note
         await rotation.complete_confirmations()  # what the cycle does every 10 minutes
@@ -228,7 +233,7 @@ async def test_a_confirm_whose_week_write_fails_is_completed_and_says_so(seeded)
 
 
 async def test_the_monday_card_goes_to_the_rotation_channel_and_supersedes_an_earlier_pick_elsewhere(seeded):
-    elsewhere = Address("https://smba.example/", "19:group0chat0id@thread.v2", "t", "")
+    elsewhere = teams_address("https://smba.example/", "19:group0chat0id@thread.v2", "t", "groupChat")
     messenger = RecordingMessenger()
     clock = Clock(datetime(2026, 11, 30, 15, 0, tzinfo=BERLIN))
     rotation, jobs = desk(seeded, clock, messenger)
@@ -242,11 +247,11 @@ async def test_the_monday_card_goes_to_the_rotation_channel_and_supersedes_an_ea
     await rotation.ensure_cycle()
     await jobs.run_due()
     cards = [(a, r) for a, r in messenger.posts if type(r).__name__ == "Card"]
-    assert [a.conversation_id for a, _ in cards] == [elsewhere.conversation_id, CHANNEL.conversation_id]
+    assert [a.place for a, _ in cards] == [elsewhere.place, CHANNEL.place]
     updates = [(a, r) for a, r in messenger.posts if isinstance(r, tuple) and r[0] == "update"]
-    assert [(a.conversation_id, r[1]) for a, r in updates] == [(elsewhere.conversation_id, "m2")]
+    assert [(a.place, r[1]) for a, r in updates] == [(elsewhere.place, "m2")]
     stored = (await TableProposalRepository(seeded).get(datetime(2026, 12, 2).date())).value
-    assert stored.address.conversation_id == CHANNEL.conversation_id and stored.elsewhere == ()
+    assert stored.address.place == CHANNEL.place and stored.elsewhere == ()
     # The job again (a retry, or a second instance) posts nothing more.
     await rotation._pick(Job("cycle|pick|2026-12-02", "cycle.pick", clock.now, {"start": "2026-12-02"}))
     assert len([r for _, r in messenger.posts if type(r).__name__ == "Card"]) == 2

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.domain.iteration import IterationPolicy
-from bot.domain.requests import Address, Person, SupportRequest
+from bot.domain.requests import Person, SupportRequest
+from bot.web.references import address as teams_address
 from bot.services.catalogue import Catalogue
 from bot.services.handbook import Handbook
 from bot.services.jobs import JobRunner
@@ -24,7 +25,7 @@ HALL = ["Hallenplan Leipzig lädt nicht im Dashboard", "Im Dashboard fehlt schon
 
 
 def request(text: str, at: datetime, id_: str = "new") -> SupportRequest:
-    return SupportRequest(id_, Address("https://x/", f"19:c;messageid={id_}"), Person("olga", "Olga Ops"), text, at,
+    return SupportRequest(id_, teams_address("https://x/", f"19:c;messageid={id_}"), Person("olga", "Olga Ops"), text, at,
                           at + timedelta(minutes=5), True)
 
 

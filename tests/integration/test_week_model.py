@@ -168,7 +168,7 @@ class Week(RuleBasedStateMachine):
     def latest_card(self, request: RequestModel) -> tuple[dict, str]:
         for s in reversed(self.sent):
             if s.conversation == self.thread(request) and type(s.reply).__name__ == "Card":
-                return s.reply.content, s.id
+                return s.card, s.id
         raise AssertionError(f"no card for {request.id}")
 
     async def stored(self, request: RequestModel):
@@ -301,7 +301,7 @@ class Week(RuleBasedStateMachine):
     @rule(person=st.sampled_from(ROSTER + [OLGA]))
     def who(self, person: Member) -> None:
         answer = self.run(self.bot.personal(person, "who"))
-        card = next(s.reply.content for s in answer if type(s.reply).__name__ == "Card")
+        card = next(s.card for s in answer if type(s.reply).__name__ == "Card")
         week = self.run(self.week())
         on, _ = model_duty(week, self.day(), self.working(), self.absent)
         today = [b["text"] for b in card["body"] if isinstance(b, dict) and str(b.get("text", "")).startswith("Today (")]
@@ -327,19 +327,19 @@ class Week(RuleBasedStateMachine):
 
     @rule(person=st.sampled_from(ROSTER + [OLGA]))
     def confirm(self, person: Member) -> None:
-        cards = [s for s in self.sent if type(s.reply).__name__ == "Card" and "Support pair for the next iteration" in str(s.reply.content)]
+        cards = [s for s in self.sent if type(s.reply).__name__ == "Card" and "Support pair for the next iteration" in str(s.card)]
         if not cards:
             return
         latest = cards[-1]
         try:
-            data = find_action(latest.reply.content, "plan.confirm")["data"]
+            data = find_action(latest.card, "plan.confirm")["data"]
         except AssertionError:
             return  # confirmed already, or no valid team
         week = self.run(self.week())
         allowed = person.active and (person.is_lead or (week is not None and person.aad_object_id in week.pair)) \
             and person.aad_object_id in BY_ID
         start = date.fromisoformat(data["start"])
-        proposals = self.bot.services.rotation._proposals
+        proposals = self.bot.core.rotation._proposals
         before = self.run(proposals.get(start)).value
         result = self.run(self.bot.click(person, data, latest.id, latest.conversation))
         after = self.run(proposals.get(start)).value
@@ -355,7 +355,7 @@ class Week(RuleBasedStateMachine):
         if not any("I asked" in s.text for s in answer) or not offers:
             return
         card = offers[-1]
-        data = find_action(card.reply.content, "swap.accept")["data"]
+        data = find_action(card.card, "swap.accept")["data"]
         assert set(data) == {"verb", "swap", "rev"}
         before = self.run(self.week())
         result = self.run(self.bot.click(accepter, data, card.id, card.conversation))

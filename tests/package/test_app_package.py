@@ -19,8 +19,10 @@ from types import ModuleType
 
 import pytest
 
-import bot.bootstrap  # noqa: F401 - importing registers every command
-from bot.commands.router import Scope, router
+from bot.core.events import Scope
+from tests.support.routers import app_routers
+
+router = app_routers()[0]
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGE = ROOT / "appPackage"

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.domain.alerts import Alert, AlertState, AlertThread
-from bot.domain.requests import Address, Outcome, Person, SupportRequest, TicketState
+from bot.domain.requests import Outcome, Person, SupportRequest, TicketState
+from bot.web.references import address as teams_address
 from bot.domain.stats import month_period
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 10, tzinfo=BERLIN)
 TARGET = timedelta(minutes=5)
-HERE = Address("https://smba.example/", "19:backend@thread.tacv2")
+HERE = teams_address("https://smba.example/", "19:backend@thread.tacv2")
 ADA = Person("a1", "Ada")
 
 

@@ -12,18 +12,23 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.bootstrap import build_core, build_services
-from bot.commands.router import Caller, Scope
 from bot.config import load_settings
-from bot.core.inbound import CardAction, Message
+from bot.core.events import Card, CardAction, Direct, Message, Person, Post, Reply, Scope, Text, Update
+from bot.domain.address import Address
 from bot.domain.members import Member, Role
-from bot.domain.messages import Card, Text
-from bot.domain.requests import Address
 from bot.domain.rotation import RotationWeek
 from bot.services.catalogue import load_catalogue
+from bot.web.references import address as teams_address
+from cards.render import render
 
 SERVICE = "https://smba.example/emea/"
 TENANT = "t0"
 BACKEND = "19:backend0channel0id@thread.tacv2"
+
+
+def where(conversation_id: str) -> Address:
+    """The address of a conversation (a thread's id carries ;messageid=<root>), as the Teams adapters make it."""
+    return teams_address(SERVICE, conversation_id, TENANT, "channel" if conversation_id.startswith(BACKEND) else "personal")
 
 
 @dataclass
@@ -42,6 +47,11 @@ class Sent:
         return self.reply.text if isinstance(self.reply, Text) else ""
 
     @property
+    def card(self) -> dict | None:
+        """The card as Teams would show it (rendered from its view), or None for text."""
+        return render(self.reply.view) if isinstance(self.reply, Card) else None
+
+    @property
     def mentioned(self) -> set[str]:
         """The ids mentioned in a text message."""
         return {m.id for m in self.reply.mentions} if isinstance(self.reply, Text) else set()
@@ -57,6 +67,10 @@ class MutableClock:
         return self.now
 
 
+def _conversation(address: Address) -> str:
+    return address.place + (f";messageid={address.thread}" if address.thread else "")
+
+
 @dataclass
 class RecordingMessenger:
     """The Messenger port, recording: Teams is the one part that can't run here."""
@@ -65,17 +79,20 @@ class RecordingMessenger:
     sent: list[Sent] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
-    async def post(self, address: Address, reply) -> str:
-        new = f"m{next(self._ids)}"
-        self.sent.append(Sent(address.conversation_id, reply, self.clock(), "post", new))
-        return new
+    def link(self, address: Address, message_id: str) -> str:
+        return f"https://teams.example/l/{address.place}/{message_id}"
 
-    async def update(self, address: Address, activity_id: str, card: dict) -> None:
-        self.sent.append(Sent(address.conversation_id, Card(card), self.clock(), "update", activity_id))
-
-    async def direct(self, person, reply, via: Address) -> str:
+    async def send(self, effect) -> str:
+        if isinstance(effect, Post):
+            new = f"m{next(self._ids)}"
+            self.sent.append(Sent(_conversation(effect.to), effect.content, self.clock(), "post", new))
+            return new
+        if isinstance(effect, Update):
+            self.sent.append(Sent(_conversation(effect.at), effect.card, self.clock(), "update", effect.card_id))
+            return ""
+        assert isinstance(effect, Direct)
         new = f"d{next(self._ids)}"
-        self.sent.append(Sent(f"1:1|{person.aad_object_id}", reply, self.clock(), "direct", new))
+        self.sent.append(Sent(f"1:1|{effect.to.aad_object_id}", effect.content, self.clock(), "direct", new))
         return new
 
 
@@ -84,9 +101,12 @@ class _Turn:
         self._harness = harness
         self._conversation = conversation
 
-    async def send(self, replies) -> None:
-        for reply in replies:
-            self._harness.messenger.sent.append(Sent(self._conversation, reply, self._harness.clock(), "reply"))
+    async def apply(self, effect) -> str:
+        kind = "reply" if isinstance(effect, Reply) else "update"
+        content = effect.content if isinstance(effect, Reply) else effect.card
+        self._harness.messenger.sent.append(Sent(self._conversation, content, self._harness.clock(), kind,
+                                                 getattr(effect, "card_id", "")))
+        return ""
 
 
 class WeekHarness:
@@ -99,7 +119,8 @@ class WeekHarness:
                                        "TABLE_PREFIX": prefix, "LOG_LEVEL": "WARNING"})
         self.catalogue = load_catalogue("", self.settings.tz)
         self.services = build_services(self.settings, self.clock, self.catalogue)
-        self.app = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock)
+        self.core = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock)
+        self.app = self.core.app
         self._ids = itertools.count(1)
 
     @property
@@ -123,32 +144,31 @@ class WeekHarness:
     def _message_id(self) -> str:
         return str(1764000000000 + next(self._ids))
 
-    async def mention(self, who: Member | Caller, text: str, *, thread: str = "", mentioned: bool = True,
+    async def mention(self, who: Member | Person, text: str, *, thread: str = "", mentioned: bool = True,
                       message_id: str = "") -> Message:
         """A message in #backend: a new thread, or a reply in `thread` (its root id)."""
         message_id = message_id or self._message_id()
-        root = thread or message_id
-        address = Address(SERVICE, f"{BACKEND};messageid={root}", TENANT, BACKEND)
-        message = Message(message_id, _caller(who), Scope.CHANNEL, text, mentioned, address, self.clock(), root)
-        await self.app.on_message(message, _Turn(self, address.conversation_id))
+        conversation = f"{BACKEND};messageid={thread or message_id}"
+        message = Message(message_id, _person(who), Scope.CHANNEL, text, mentioned, where(conversation), self.clock())
+        await self.app.handle(message, _Turn(self, conversation))
         await self.settle()
         return message
 
-    async def personal(self, who: Member | Caller, text: str) -> list[Sent]:
+    async def personal(self, who: Member | Person, text: str) -> list[Sent]:
         """A message in personal chat; what the bot answered."""
-        address = Address(SERVICE, f"a:personal-{_caller(who).aad_object_id}", TENANT, "")
+        conversation = f"a:personal-{_person(who).aad_object_id}"
         before = len(self.messenger.sent)
-        message = Message(self._message_id(), _caller(who), Scope.PERSONAL, text, True, address, self.clock())
-        await self.app.on_message(message, _Turn(self, address.conversation_id))
+        message = Message(self._message_id(), _person(who), Scope.PERSONAL, text, True, where(conversation), self.clock())
+        await self.app.handle(message, _Turn(self, conversation))
         await self.settle()
         return self.messenger.sent[before:]
 
-    async def click(self, who: Member | Caller, data: dict, card_id: str, conversation: str):
-        """A click on a card's button with the data the card carried."""
-        address = Address(SERVICE, conversation, TENANT, BACKEND if conversation.startswith(BACKEND) else "")
-        result = await self.app.on_action(CardAction(_caller(who), Scope.CHANNEL, dict(data), card_id, address, self.clock()))
+    async def click(self, who: Member | Person, data: dict, card_id: str, conversation: str):
+        """A click on a card's button with the data the card carried; the core's Answer."""
+        action = CardAction(_person(who), Scope.CHANNEL, dict(data), card_id, where(conversation), self.clock())
+        answer = await self.app.handle(action, _Turn(self, conversation))
         await self.settle()
-        return result
+        return answer
 
     async def settle(self) -> None:
         """Run what is due now, and what that started, until nothing is left (bounded)."""
@@ -165,7 +185,7 @@ class WeekHarness:
         # Step at most an hour at a time, so jobs run close to when they were due.
         while self.clock.now < target:
             self.clock.now = min(target, self.clock.now + timedelta(hours=1))
-            await self.services.rotation.ensure_cycle()
+            await self.core.rotation.ensure_cycle()
             await self.settle()
 
     def today(self) -> date:
@@ -173,10 +193,10 @@ class WeekHarness:
         return self.clock().astimezone(self.tz).date()
 
 
-def _caller(who: Member | Caller) -> Caller:
-    if isinstance(who, Caller):
+def _person(who: Member | Person) -> Person:
+    if isinstance(who, Person):
         return who
-    return Caller(who.aad_object_id, who.display_name, f"29:{who.aad_object_id}")
+    return Person(who.aad_object_id, who.display_name, f"29:{who.aad_object_id}")
 
 
 def member(aad: str, name: str, *, production: bool = False, lead: bool = False, active: bool = True,

@@ -6,7 +6,7 @@ import pytest
 
 from bot.domain.errors import DeliveryFailed
 from bot.domain.jobs import RetryLater
-from bot.teams.sending import ConnectorFailure, delivery_error, is_transient
+from bot.web.connector import ConnectorFailure, delivery_error, is_transient
 
 TRANSIENT, PERMANENT = True, False
 

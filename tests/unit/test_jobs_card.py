@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.jobs import Job
 from cards.jobs import SHOWN, parked_jobs_card, subject
-from cards.verbs import Verb
+from bot.core.verbs import Verb
 from tests.support.cardcheck import assert_valid_cards
 from tests.support.cards import actions_in
 

@@ -1,6 +1,6 @@
 """The per-conversation pacer keeps Teams' limits with an injected clock."""
 
-from bot.teams.pacing import ConversationPacer
+from bot.web.pacing import ConversationPacer
 
 
 class FakeClock:

@@ -2,9 +2,12 @@
 
 import pytest
 
-import bot.bootstrap  # noqa: F401 - registers the commands
-from bot.commands.router import CommandRouter, Scope, router
+from bot.core.events import Scope
+from bot.core.routing import CommandRouter
 from bot.domain.members import parse_weekday
+from tests.support.routers import app_routers
+
+router = app_routers()[0]
 
 
 @pytest.mark.parametrize(
@@ -29,9 +32,10 @@ def test_unknown_text_matches_nothing(text):
 def test_arguments_keep_their_original_case():
     local = CommandRouter()
 
-    @local.command("away", summary="absences")
     async def away(request):
         return []
+
+    local.add("away", away, summary="absences")
 
     command, args = local.match("away  Friday 24.12.", Scope.PERSONAL)
     assert command.name == "away" and args == "Friday 24.12."
@@ -40,9 +44,10 @@ def test_arguments_keep_their_original_case():
 def test_scoped_commands_stay_in_their_scope():
     local = CommandRouter()
 
-    @local.command("secret", summary="x", scopes=frozenset({Scope.PERSONAL}))
     async def secret(request):
         return []
+
+    local.add("secret", secret, summary="x", scopes=frozenset({Scope.PERSONAL}))
 
     assert local.match("secret", Scope.PERSONAL) is not None
     assert local.match("secret", Scope.CHANNEL) is None
@@ -51,9 +56,9 @@ def test_scoped_commands_stay_in_their_scope():
 
 def test_a_command_word_cannot_be_registered_twice():
     local = CommandRouter()
-    local.command("x", summary="x")(lambda r: None)
+    local.add("x", lambda r: None, summary="x")
     with pytest.raises(ValueError):
-        local.command("x", summary="y")(lambda r: None)
+        local.add("x", lambda r: None, summary="y")
 
 
 @pytest.mark.parametrize(

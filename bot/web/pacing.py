@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict, deque
+from typing import AsyncIterator
 
 # Per bot and conversation: 7 per second, 8 per 2 seconds, 60 per 30 seconds.
 LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0))
@@ -44,3 +46,10 @@ class ConversationPacer:
         if delay > 0:
             await asyncio.sleep(delay)
         self._sent[key].append(self._clock())
+
+    @contextlib.asynccontextmanager
+    async def slot(self, where, priority=None) -> AsyncIterator[None]:
+        """Hold the conversation's turn for one send (an Address: its channel or chat is the key)."""
+        async with self.lock(where.place):
+            await self.turn(where.place)
+            yield
