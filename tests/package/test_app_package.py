@@ -29,13 +29,21 @@ APP_PACKAGE = ROOT / "appPackage"
 MANIFEST = APP_PACKAGE / "manifest.json"
 ATK = ROOT / "node_modules" / ".bin" / "atk"
 ATK_TIMEOUT_SECONDS = 180
-TEAMS_MAX_COMMANDS = 10  # per command list, in the manifest schema
+ATK_SCHEMAS = ROOT / "node_modules" / "@microsoft" / "m365agentstoolkit-cli" / "json-schemas" / "teams"
 
 TEST_VALUES = {
     "TEAMS_APP_ID": "8f5d3c1e-2b4a-4c6d-9e8f-0a1b2c3d4e5f",
     "BOT_ID": "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
     "BOT_DOMAIN": "bot.example.com",
 }
+
+
+def max_commands(manifest_version: str) -> int:
+    """How many commands one command list may hold: 10 up to manifest schema 1.23, 12 from 1.24 on."""
+    major, minor = (int(part) for part in manifest_version.split("."))
+    return 12 if (major, minor) >= (1, 24) else 10
+
+
 # The manifest's bot scopes and where the router sees a message from each.
 ROUTER_SCOPE = {"personal": Scope.PERSONAL, "team": Scope.CHANNEL, "groupChat": Scope.GROUP_CHAT}
 
@@ -175,6 +183,14 @@ def test_the_manifest_uses_a_schema_version_atk_bundles(template: dict) -> None:
     assert template["$schema"].endswith(f"/v{version}/MicrosoftTeams.schema.json")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["1.22", "1.23", "1.24", "1.30"])
+def test_the_command_limit_is_the_bundled_schemas(version: str) -> None:
+    schema = json.loads((ATK_SCHEMAS / f"v{version}" / "MicrosoftTeams.schema.json").read_text(encoding="utf-8"))
+    commands = schema["properties"]["bots"]["items"]["properties"]["commandLists"]["items"]["properties"]["commands"]
+    assert commands["maxItems"] == max_commands(version)
+
+
 def test_ids_and_domains_are_toolkit_placeholders(template: dict) -> None:
     assert template["id"] == "${{TEAMS_APP_ID}}"
     assert template["bots"][0]["botId"] == "${{BOT_ID}}"
@@ -226,11 +242,12 @@ def test_every_command_the_bot_registers_is_listed(template: dict, scope: str) -
     listed = command_lists(template).get(scope, [])
     registered = [command.name for command in router.commands(ROUTER_SCOPE[scope])]
     missing = [name for name in registered if name not in listed]
+    limit = max_commands(template["manifestVersion"])
     assert len(listed) == len(set(listed)), f"the {scope} command list repeats a command"
-    if len(registered) > TEAMS_MAX_COMMANDS:
-        # Teams shows at most 10 per scope: then the list must be full, and `help` names the rest.
-        assert len(listed) == TEAMS_MAX_COMMANDS and "help" in listed, (
-            f"the bot has {len(registered)} {scope} commands; list {TEAMS_MAX_COMMANDS} of them, help among them"
+    if len(registered) > limit:
+        # The schema allows `limit` per scope: then the list must be full, and `help` names the rest.
+        assert len(listed) == limit and "help" in listed, (
+            f"the bot has {len(registered)} {scope} commands; list {limit} of them, help among them"
         )
     else:
         assert not missing, f"add {missing} to the {scope} command list in appPackage/manifest.json"
