@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.teams.signing_keys import KEYS_MAX_AGE_SECONDS, UNKNOWN_KEY_INTERVAL_SECONDS, SigningKeys
+from bot.web.signing_keys import KEYS_MAX_AGE_SECONDS, UNKNOWN_KEY_INTERVAL_SECONDS, SigningKeys
 from tests.conftest import serve
 from tests.support.processes import free_port
 from tests.support.tokens import TokenService
