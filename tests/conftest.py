@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
@@ -13,6 +14,16 @@ from aiohttp import web
 
 from tests.support.connector import Connector
 from tests.support.processes import Azurite, BotProcess, free_port
+
+
+def teams_sdk() -> str:
+    """The Teams adapter the bot processes of this run use: TEAMS_SDK from the environment (default botbuilder)."""
+    return os.environ.get("TEAMS_SDK", "").strip().lower() or "botbuilder"
+
+
+def pytest_report_header(config) -> str:
+    """Say which Teams adapter the bot processes run on (`TEAMS_SDK=agents make test` runs e2e on the Agents SDK)."""
+    return f"Teams adapter of the bot processes: TEAMS_SDK={teams_sdk()}"
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +78,15 @@ async def connector() -> AsyncIterator[Connector]:
 
 @pytest.fixture
 async def start_bot(tmp_path: Path, storage_env: dict[str, str], connector: Connector) -> AsyncIterator[Callable[..., BotProcess]]:
-    """Start `python app.py` with the test storage and extra variables; stopped after the test.
+    """Start `python app.py` with the test storage and extra variables, on the run's Teams adapter; stopped after the test.
 
     It depends on the connector so that bots stop before the connector does, and never retry into a void.
     """
     started: list[BotProcess] = []
 
     def start(wait: bool = True, **env: str) -> BotProcess:
-        process = BotProcess({"ALLOW_UNAUTHENTICATED": "true", **storage_env, **env}, tmp_path / f"bot{len(started)}.log")
+        process = BotProcess({"ALLOW_UNAUTHENTICATED": "true", "TEAMS_SDK": teams_sdk(), **storage_env, **env},
+                             tmp_path / f"bot{len(started)}.log")
         started.append(process)
         return process.start(wait=wait)
 
