@@ -1,7 +1,8 @@
 """The Teams messenger against the Connector stand-in failing on demand: what is retried later, what is final.
 
-The messenger is the bot's own (botbuilder's Connector client as the adapter builds it); the stand-in answers
-with the Connector's wire format, hangs, resets or loses its answers.
+The messenger is the bot's own, on each Teams adapter (botbuilder's Connector client as bot/teams builds it, the
+Agents SDK's with bot/agents' client factory); the stand-in answers with the Connector's wire format, hangs, resets
+or loses its answers.
 """
 
 from __future__ import annotations
@@ -34,11 +35,22 @@ def teams_error(code: str, message: str = "refused") -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-@pytest.fixture
-async def messenger(store):
+@pytest.fixture(params=["botbuilder", "agents"])
+async def messenger(request, store):
     settings = Settings()
-    return TeamsMessenger(build_adapter(settings, connector_timeout=TIMEOUT), settings,
+    if request.param == "botbuilder":
+        yield TeamsMessenger(build_adapter(settings, connector_timeout=TIMEOUT), settings,
+                             TableConversationRepository(store), ConversationPacer())
+        return
+    from microsoft_agents.hosting.aiohttp import CloudAdapter
+
+    from bot.agents.connector import ClientFactory
+    from bot.agents.proactive import AgentsMessenger
+
+    clients = ClientFactory(None, timeout=TIMEOUT)
+    yield AgentsMessenger(CloudAdapter(channel_service_client_factory=clients), settings,
                           TableConversationRepository(store), ConversationPacer())
+    await clients.close()
 
 
 def channel(connector) -> Address:
