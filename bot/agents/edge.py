@@ -35,11 +35,13 @@ log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on my side. Nothing was lost; please try again in a minute."
 
 # The SDK's own log lines that would break "one warning line, no traceback" or repeat ours: every Connector error
-# as ERROR, an invalid activity as ERROR with a traceback (we answer 400), conversation ids at INFO on every send.
+# as ERROR, an invalid activity as ERROR with a traceback (we answer 400), a refused Connector token as ERROR (our
+# warning carries the login service's answer), conversation ids at INFO on every send.
 _QUIET = {
     "microsoft_agents": logging.WARNING,
     "microsoft_agents.hosting.core.connector": logging.CRITICAL,
     "microsoft_agents.activity": logging.CRITICAL,
+    "microsoft_agents.authentication.msal": logging.CRITICAL,
 }
 
 
