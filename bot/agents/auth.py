@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 PUBLIC_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 PUBLIC_ISSUER = "https://api.botframework.com"
 TEAMS = "msteams"
-ALGORITHMS = ["RS256", "RS384", "RS512"]
+ALGORITHMS = ["RS256"]  # as botbuilder allows for channel tokens
 LEEWAY_SECONDS = 300  # botbuilder's clock tolerance
 
 
@@ -56,10 +56,13 @@ class ChannelTokens:
         self._keys = signing_keys_for(settings.openid_metadata_url or PUBLIC_METADATA_URL)
 
     async def claims(self, header: str) -> ClaimsIdentity | None:
-        """The verified claims of an `Authorization: Bearer …` header; None when the token is refused."""
+        """The verified claims of an `Authorization: Bearer …` header; None when the token is refused.
+
+        Refused as botbuilder refuses them: another scheme than `Bearer` (so spelt, one space), an audience other than
+        this bot (a list too), and a token of another agent or skill (a `ver` claim with an app id other than ours).
+        """
         scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        if scheme != "Bearer" or not token or token != token.strip():
             return None
         try:
             key_id = jwt.get_unverified_header(token).get("kid")
@@ -73,4 +76,8 @@ class ChannelTokens:
         except (jwt.PyJWTError, PermissionError) as err:
             log.info("refused a request: %s", type(err).__name__)
             return None
-        return ClaimsIdentity(claims, authentication_type="Bearer", security_token=token)
+        identity = ClaimsIdentity(claims, authentication_type="Bearer", security_token=token)
+        if claims.get("aud") != self._app_id or identity.is_agent_claim():
+            log.info("refused a request: the token is not a channel token for this bot")
+            return None
+        return identity

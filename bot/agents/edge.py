@@ -20,7 +20,7 @@ from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
 from ..config import Settings
 from ..core.app import SupportApp
-from ..core.events import Priority, Reply, UpdateCard
+from ..core.events import Priority, Reply, Update, UpdateCard
 from ..domain.errors import DeliveryFailed
 from ..domain.jobs import RetryLater
 from ..services.ports import ConversationRepository
@@ -29,7 +29,7 @@ from ..web.activities import PLAIN_ANSWER, inbound, invoke_body, outgoing, updat
 from ..web.pacing import ConversationPacer
 from .auth import ChannelTokens, token_provider
 from .connector import ClientFactory, with_retries
-from .proactive import AgentsMessenger
+from .proactive import AgentsMessenger, bot_account
 
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on my side. Nothing was lost; please try again in a minute."
@@ -54,10 +54,11 @@ def quieten_sdk_logs() -> None:
 class _Turn:
     """The core's Turn on the Agents SDK: replies and card updates in the activity's conversation, paced."""
 
-    def __init__(self, turn_context: TurnContext, pacer: ConversationPacer, where) -> None:
+    def __init__(self, turn_context: TurnContext, pacer: ConversationPacer, where, messenger: AgentsMessenger) -> None:
         self._turn_context = turn_context
         self._pacer = pacer
         self._where = where
+        self._messenger = messenger
 
     def _recipient(self) -> str:
         activity = self._turn_context.activity
@@ -74,6 +75,11 @@ class _Turn:
                 response = await with_retries(lambda: self._turn_context.send_activity(activity),
                                               f"replying to {self._recipient()}")
             return (response.id or "") if response else ""
+        if self._turn_context.activity.delivery_mode == "expectReplies":
+            # Such a turn has no Connector client: the SDK buffers its replies into the HTTP answer. A card update
+            # still goes to Teams, as botbuilder sends it.
+            await self._messenger.send(Update(self._where, effect.card_id, effect.card, Priority.CARD))
+            return ""
         update = Activity.model_validate(updated_card(effect.card_id, effect.card))
         async with self._pacer.slot(self._where, Priority.CARD):
             await with_retries(lambda: self._turn_context.update_activity(update),
@@ -89,12 +95,13 @@ class AgentsEndpoint:
     """How the Agents SDK adapter checks a token and runs a turn, for the shared /api/messages handler."""
 
     def __init__(self, settings: Settings, adapter: CloudAdapter, app: SupportApp, pacer: ConversationPacer,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], messenger: AgentsMessenger) -> None:
         self._settings = settings
         self._adapter = adapter
         self._app = app
         self._pacer = pacer
         self._clock = clock
+        self._messenger = messenger
         self._tokens = ChannelTokens(settings) if settings.authenticated else None
 
     async def authenticate(self, header: str) -> ClaimsIdentity | None:
@@ -115,13 +122,17 @@ class AgentsEndpoint:
             activity = Activity.model_validate(body)
         except Exception:  # noqa: BLE001 - pydantic's ValidationError, and TypeError or a bare Exception for some ids
             return messages.error(400, "the body is not a valid activity")
+        if activity.recipient is None:
+            # A reply's sender is the activity's recipient, and the SDK builds no reply without one; Teams always
+            # names the bot there, botbuilder replies without.
+            activity.recipient = bot_account(self._settings)
         event = inbound(body, self._clock())
         invoke = activity.type == ActivityTypes.invoke
 
         async def logic(turn_context: TurnContext) -> None:
             if event is None:
                 return
-            answer = await self._app.handle(event, _Turn(turn_context, self._pacer, event.address))
+            answer = await self._app.handle(event, _Turn(turn_context, self._pacer, event.address, self._messenger))
             if invoke:
                 await turn_context.send_activity(_invoke_response(invoke_body(answer)))
 
@@ -169,8 +180,8 @@ class AgentsEdge:
 
     def messages_handler(self, app: SupportApp):
         """POST /api/messages."""
-        return messages.messages_handler(self._settings, AgentsEndpoint(self._settings, self._adapter, app,
-                                                                        self._pacer, self._clock))
+        return messages.messages_handler(self._settings, AgentsEndpoint(self._settings, self._adapter, app, self._pacer,
+                                                                        self._clock, self.messenger))
 
     async def startup(self) -> None:
         """Nothing to start: the SDK sends with aiohttp on the event loop."""
