@@ -1,7 +1,9 @@
 """Authentication and tenancy at the HTTP edge: bad tokens get 401, never 500; start-up refuses unsafe settings."""
 
 import asyncio
+import time
 
+import jwt
 import pytest
 
 from tests.conftest import serve
@@ -31,6 +33,14 @@ def secured_bot(start_bot, tokens):
     )
 
 
+def without_key_id(tokens: TokenService, service_url: str) -> str:
+    """A token signed with the published key that does not name it (no `kid` header)."""
+    now = int(time.time())
+    claims = {"iss": "https://api.botframework.com", "aud": BOT_ID, "serviceurl": service_url, "nbf": now - 60,
+              "exp": now + 600}
+    return jwt.encode(claims, tokens.key, algorithm="RS256")
+
+
 def expect_replies(service_url: str) -> dict:
     activity = activities.personal("help", service_url)
     activity["deliveryMode"] = "expectReplies"
@@ -57,6 +67,7 @@ async def test_valid_token_is_accepted(http, secured_bot, tokens, connector):
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, expires_in=-600), id="expired"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, key=t.foreign_key()), id="wrongly-signed"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, kid="unknown-key"), id="unknown-key-id"),
+        pytest.param(lambda t, url: "Bearer " + without_key_id(t, url), id="no-key-id"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, issuer="https://evil.example"), id="wrong-issuer"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, "https://elsewhere.example/"), id="wrong-service-url"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url) + "x", id="bad-signature"),

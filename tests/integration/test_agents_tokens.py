@@ -1,6 +1,11 @@
-"""The Agents SDK adapter's outbound tokens, per BOT_TYPE, against a login stand-in on the bot's own event loop.
+"""The Agents SDK adapter's tokens: the channel tokens it accepts (against the token-service stand-in), and its
+outbound tokens per BOT_TYPE (against a login stand-in on the bot's own event loop).
 
-msal talks to https://login.microsoftonline.com through `requests`; the test sends those calls to the stand-in. The
+The e2e suite (tests/e2e/test_auth.py) runs the README's token cases against both adapters. Here are the adapter's own
+checks beyond them: what botbuilder also refuses (another algorithm, an audience list, another agent's token, the
+scheme spelt otherwise), and two it needs that botbuilder 4.17.1 does not: an expiry, and a key endorsed for msteams.
+
+For outbound tokens, msal talks to https://login.microsoftonline.com through `requests`; the test sends those calls to the stand-in. The
 stand-in runs on the test's loop, so a blocking msal call on the loop (msal's client is built with a blocking
 discovery request) would hang the test instead of passing it. Managed identity asks App Service's endpoint
 (IDENTITY_ENDPOINT, IDENTITY_HEADER), as on Azure.
@@ -10,12 +15,16 @@ from __future__ import annotations
 
 import time
 
+import json
+
+import jwt
 import pytest
 import requests
 from aiohttp import web
+from jwt.algorithms import RSAAlgorithm
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 
-from bot.agents.auth import token_provider
+from bot.agents.auth import ChannelTokens, token_provider
 from bot.agents.connector import ClientFactory
 from bot.agents.proactive import AgentsMessenger
 from bot.config import load_settings
@@ -25,6 +34,7 @@ from bot.storage.conversations import TableConversationRepository
 from bot.web.pacing import ConversationPacer
 from bot.web.references import address
 from tests.conftest import serve
+from tests.support.tokens import ISSUER, TokenService
 
 BOT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "3f0c7b52-0000-4000-8000-0000000000aa"
@@ -133,3 +143,70 @@ async def test_a_refused_token_is_retried_later_and_nothing_is_sent(monkeypatch,
     finally:
         await runner.cleanup()
     assert login.seen and connector.attempts == []
+
+
+class EndorsingTokens(TokenService):
+    """The token-service stand-in, also publishing a key without endorsements and one endorsed for webchat only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other = self.foreign_key()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+
+        async def metadata(_: web.Request) -> web.Response:
+            return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.url}/keys"})
+
+        async def keys(_: web.Request) -> web.Response:
+            published = []
+            for kid, key, endorsements in ((self.kid, self.key, ["msteams"]), ("bare", self.other, None),
+                                           ("webchat", self.other, ["webchat"])):
+                jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+                jwk.update({"kid": kid, **({"endorsements": endorsements} if endorsements else {})})
+                published.append(jwk)
+            return web.json_response({"keys": published})
+
+        app.router.add_get("/.well-known/openidconfiguration", metadata)
+        app.router.add_get("/keys", keys)
+        return app
+
+
+def signed(tokens: EndorsingTokens, *, drop: tuple[str, ...] = (), kid: str | None = None, key=None, **claims) -> str:
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": BOT_ID, "serviceurl": "https://smba.example/", "nbf": now - 60, "exp": now + 600, **claims}
+    for name in drop:
+        body.pop(name)
+    headers = {"kid": kid or tokens.kid} if kid != "" else {}
+    return jwt.encode(body, key or tokens.key, algorithm="RS256", headers=headers)
+
+
+@pytest.fixture
+async def channel_tokens():
+    service = EndorsingTokens()
+    runner, service.url = await serve(service.app())
+    yield service, ChannelTokens(settings_for(BOT_PASSWORD="x", BOT_OPENID_METADATA_URL=service.metadata_url,
+                                              BOT_TOKEN_ISSUER=ISSUER))
+    await runner.cleanup()
+
+
+async def test_a_channel_token_is_accepted_with_its_claims(channel_tokens):
+    service, tokens = channel_tokens
+    claims = await tokens.claims(f"Bearer {signed(service)}")
+    assert claims is not None and claims.get_claim_value("serviceurl") == "https://smba.example/"
+
+
+@pytest.mark.parametrize("header", [
+    pytest.param(lambda s: "Bearer " + signed(s, drop=("exp",)), id="no-expiry"),
+    pytest.param(lambda s: "Bearer " + signed(s, kid=""), id="no-key-id"),
+    pytest.param(lambda s: "Bearer " + signed(s, kid="bare", key=s.other), id="key-without-endorsements"),
+    pytest.param(lambda s: "Bearer " + signed(s, kid="webchat", key=s.other), id="key-endorsed-for-webchat"),
+    pytest.param(lambda s: "Bearer " + signed(s, aud=[BOT_ID, "another"]), id="audience-list"),
+    pytest.param(lambda s: "Bearer " + signed(s, ver="1.0", appid="another-agent"), id="another-agents-token"),
+    pytest.param(lambda s: "bearer " + signed(s), id="scheme-spelt-otherwise"),
+    pytest.param(lambda s: "Bearer " + jwt.encode({"iss": ISSUER, "aud": BOT_ID, "exp": int(time.time()) + 600},
+                                                  s.key, algorithm="RS384", headers={"kid": s.kid}), id="RS384"),
+])
+async def test_tokens_that_are_not_channel_tokens_for_this_bot_are_refused(channel_tokens, header):
+    service, tokens = channel_tokens
+    assert await tokens.claims(header(service)) is None
