@@ -1,7 +1,8 @@
-"""Ack latency and throughput of the support bot against a minimal echo bot, on loopback with Azurite.
+"""Ack latency and throughput of the support bot against a minimal echo bot on the same SDK, on loopback with Azurite.
 
-    .venv/bin/python -m bench.ack_latency            # full run
-    .venv/bin/python -m bench.ack_latency --quick    # smoke run, well under 30 s
+    .venv/bin/python -m bench.ack_latency                 # full run, botbuilder (bot/teams) beside bench/echo_bot.py
+    .venv/bin/python -m bench.ack_latency --sdk agents    # the Agents SDK adapter (bot/agents) beside bench/echo_agents.py
+    .venv/bin/python -m bench.ack_latency --quick         # smoke run, well under 30 s
 
 See bench/README.md for what is measured and how to read the figures.
 """
@@ -28,7 +29,7 @@ from bench.connector import BenchConnector
 from bench.load import REQUEST_TEXT, Sample, Target, concurrent, sequential
 from bench.provenance import git_state, machine
 from bench.report import checks, print_report, ratios, say
-from bench.stack import RESULTS, Proxy, Stack, processes
+from bench.stack import ECHO_BOTS, RESULTS, Proxy, Stack, processes
 from bench.stats import summary_ms
 from bench.trips import Idle, Record, Windows, attribute, observe_idle, settle, trips_report
 from tests.support.processes import ROOT, free_port
@@ -66,6 +67,7 @@ class Params:
     quiet: float
     settle_cap: float
     one_channel: bool = False
+    sdk: str = "botbuilder"
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -234,8 +236,11 @@ def parse_args(argv: list[str] | None) -> Params:
     parser.add_argument("--quick", action="store_true", help="tiny numbers for a smoke run (< 30 s)")
     parser.add_argument("--one-channel", action="store_true", help="send every request to one channel, so Teams' "
                         "per-conversation send limits (8 per 2 s), which the bot keeps, bound the throughput")
-    parser.add_argument("--output", type=Path, default=RESULTS / "ack_latency.json", help="where the JSON goes "
-                        "(default bench/results/ack_latency.json)")
+    parser.add_argument("--sdk", choices=sorted(ECHO_BOTS), default="botbuilder", help="our bot's Teams adapter "
+                        "(TEAMS_SDK), measured beside the echo bot on the same SDK: botbuilder (bench/echo_bot.py, "
+                        "the default) or agents (bench/echo_agents.py)")
+    parser.add_argument("--output", type=Path, help="where the JSON goes (default bench/results/ack_latency.json, "
+                        "with --sdk agents bench/results/ack_latency_agents.json)")
     parser.add_argument("--text", default=REQUEST_TEXT, help="message after the @mention; {n} becomes a counter "
                         "(default: a support request that matches no command)")
     args = parser.parse_args(argv)
@@ -251,9 +256,10 @@ def parse_args(argv: list[str] | None) -> Params:
         timeout=args.timeout,
         quick=quick,
         text=args.text,
-        output=args.output.resolve(),
+        output=(args.output or RESULTS / ("ack_latency.json" if args.sdk == "botbuilder" else f"ack_latency_{args.sdk}.json")).resolve(),
         pause_ms=args.pause_ms,
         one_channel=args.one_channel,
+        sdk=args.sdk,
         idle_seconds=1.0 if quick else 3.0,
         quiet=0.3 if quick else 0.5,
         settle_cap=1.0 if quick else 15.0,
@@ -276,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
     try:
-        say("starting Azurite, the Table proxy, our bot and the echo bot")
-        with processes(prefix, 1.0 if params.quick else 10.0) as stack:
+        say(f"starting Azurite, the Table proxy, our bot (TEAMS_SDK={params.sdk}) and {ECHO_BOTS[params.sdk]}")
+        with processes(prefix, 1.0 if params.quick else 10.0, params.sdk) as stack:
             say("calibrating the proxy's cost per Table round trip")
             overhead = asyncio.run(proxy_overhead(stack.azurite.port, stack.proxy.port, 20 if params.quick else 100))
             targets, idle = asyncio.run(run_all(stack, params, prefix))

@@ -135,6 +135,9 @@ def print_report(result: dict) -> None:
     seq_o, seq_e = ours["sequential"], echo["sequential"]
     print(f"\nack latency bench  commit {result['commit']}{' (dirty tree)' if result['dirty'] else ''}"
           f"  nproc {result['machine']['nproc']}  {result['started_at']}  {result['duration_s']} s")
+    sdk = params.get("sdk", "botbuilder")
+    print(f"ours: python app.py with TEAMS_SDK={sdk}; echo: the smallest bot on the same SDK "
+          f"({'bench/echo_agents.py' if sdk == 'agents' else 'bench/echo_bot.py'})")
     print(f"params: {params['requests']} sequential after {params['warmup']} warm-up; levels {params['levels']} x "
           f"{params['level_requests']} requests; cap {params['time_cap']} s/phase; per-request timeout {params['timeout']} s")
     print("handled = POST returned 2xx AND the thread's first message (the ack) arrived at the connector stand-in")

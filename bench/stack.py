@@ -1,4 +1,4 @@
-"""The processes the bench starts: Azurite, the counting Table proxy, our bot (seeded) and the echo bot."""
+"""The processes the bench starts: Azurite, the counting Table proxy, our bot (seeded) and the echo bot of its SDK."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from bench.trips import Record
 from tests.support.processes import ROOT, Azurite, BotProcess, connection_string, free_port, wait_for_port
 
 RESULTS = ROOT / "bench" / "results"
+# Each Teams adapter of our bot (TEAMS_SDK) is measured beside the smallest echo bot on the same SDK.
+ECHO_BOTS = {"botbuilder": "bench.echo_bot", "agents": "bench.echo_agents"}
 
 
 @dataclass
@@ -81,10 +83,11 @@ def start_proxy(azurite: Azurite) -> Proxy:
     return Proxy(child, port, control)
 
 
-def seeded_bot(proxy: Proxy, prefix: str) -> BotProcess:
-    """Seed the demo data through the proxy; our bot (`python app.py`) with the same environment, not started."""
+def seeded_bot(proxy: Proxy, prefix: str, sdk: str = "botbuilder") -> BotProcess:
+    """Seed the demo data through the proxy; our bot (`python app.py`, TEAMS_SDK=sdk) with the same environment, not started."""
     env = {
         "ALLOW_UNAUTHENTICATED": "true",
+        "TEAMS_SDK": sdk,
         "TABLES_CONNECTION_STRING": connection_string(proxy.port),
         "TABLE_PREFIX": prefix,
         "LOG_LEVEL": "WARNING",
@@ -130,18 +133,18 @@ class Stack:
 
 
 @contextlib.contextmanager
-def processes(prefix: str, grace: float) -> Iterator[Stack]:
-    """Azurite, the proxy, our bot and the echo bot; all stopped on the way out, whatever happens."""
+def processes(prefix: str, grace: float, sdk: str = "botbuilder") -> Iterator[Stack]:
+    """Azurite, the proxy, our bot on `sdk` and that SDK's echo bot; all stopped on the way out, whatever happens."""
     with contextlib.ExitStack() as stack:
         azurite = Azurite()
         stack.callback(azurite.stop)
         azurite.start()
         echo_port = free_port()
-        echo = spawn("echo_bot", ["bench.echo_bot", "--port", str(echo_port)])  # starts while we seed
+        echo = spawn("echo_bot", [ECHO_BOTS[sdk], "--port", str(echo_port)])  # starts while we seed
         stack.callback(echo.stop)
         proxy = start_proxy(azurite)
         stack.callback(proxy.child.stop)
-        ours = seeded_bot(proxy, prefix)
+        ours = seeded_bot(proxy, prefix, sdk)
         stack.callback(stop_bot, ours, grace)
         ours.start()
         echo.wait_listening(echo_port)
