@@ -26,9 +26,12 @@ $(NODE_STAMP): package.json package-lock.json
 dev: install
 	$(PY) scripts/dev.py
 
-## test: the whole suite against its own Azurite on a free port; exits with pytest's code.
+## test: the whole suite against its own Azurite on a free port (the bot on botbuilder), then tests/e2e again with the
+## bot on the Agents SDK (TEAMS_SDK=agents); both always run, and it fails when either does.
 test: install
-	$(PY) -m pytest
+	TEAMS_SDK=botbuilder $(PY) -m pytest; suite=$$?; \
+	TEAMS_SDK=agents $(PY) -m pytest tests/e2e; agents=$$?; \
+	exit $$(( suite ? suite : agents ))
 
 ## soak: the model-based test of a week, run long (many random weeks); prints how many weeks and steps ran.
 soak: install

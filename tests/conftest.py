@@ -22,7 +22,7 @@ def teams_sdk() -> str:
 
 
 def pytest_report_header(config) -> str:
-    """Say which Teams adapter the bot processes run on (`TEAMS_SDK=agents make test` runs e2e on the Agents SDK)."""
+    """Say which Teams adapter the bot processes run on (`make test` runs tests/e2e a second time with TEAMS_SDK=agents)."""
     return f"Teams adapter of the bot processes: TEAMS_SDK={teams_sdk()}"
 
 
