@@ -10,10 +10,10 @@ and the deprecated microsoft-agents-hosting-teams package.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Callable
 
 from aiohttp import web
-from datetime import datetime
 from microsoft_agents.activity import Activity, ActivityTypes, InvokeResponse
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
