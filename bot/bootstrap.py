@@ -101,9 +101,15 @@ def build_services(settings: Settings, clock: Clock = system_clock, catalogue: C
     """Repositories and policies over one Table Storage connection."""
     store = open_store(settings)
     catalogue = catalogue or Catalogue()
-    members, weeks, absences = TableMemberRepository(store), TableWeekRepository(store), TableAbsenceRepository(store)
-    conversations = TableConversationRepository(store)
     policy = IterationPolicy()
+    lookup = SupportLookup(members=TableMemberRepository(store), weeks=TableWeekRepository(store),
+                           absences=TableAbsenceRepository(store), calendar=catalogue.calendar, policy=policy,
+                           tz=settings.tz, clock=clock)
+    # Every writer goes through these, so the lookup's cached "who is on duty" is cleared by any change.
+    members = lookup.watch(TableMemberRepository(store))
+    weeks = lookup.watch(TableWeekRepository(store))
+    absences = lookup.watch(TableAbsenceRepository(store))
+    conversations = TableConversationRepository(store)
     return Services(
         settings=settings,
         clock=clock,
@@ -120,8 +126,7 @@ def build_services(settings: Settings, clock: Clock = system_clock, catalogue: C
         audit=TableAuditLog(store),
         alerts=TableAlertRepository(store),
         swaps=TableSwapRepository(store),
-        lookup=SupportLookup(members=members, weeks=weeks, absences=absences, calendar=catalogue.calendar,
-                             policy=policy, tz=settings.tz, clock=clock),
+        lookup=lookup,
         request_channels=RequestChannels(conversations, members, catalogue.request_channels),
     )
 

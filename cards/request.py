@@ -224,8 +224,44 @@ def _in_sets(actions: list[dict], size: int = 5) -> list[dict]:
     return [{"type": "ActionSet", "actions": actions[i:i + size]} for i in range(0, len(actions), size)]
 
 
+def _incident(request: SupportRequest, tz: ZoneInfo, links: dict[str, str]) -> list[dict]:
+    """The incident: the grouped requests with links and a way out for each; or the request it is grouped with;
+    or open requests that may be the same problem, to group with one click."""
+    items: list[dict] = []
+    if request.incident:
+        items.append(text(f"🔗 Grouped with [an earlier request about the same problem]({links.get(request.incident, '')}): "
+                          "its answer comes here too.", isSubtle=True, spacing="Medium"))
+    grouped = request.grouped()
+    if grouped:
+        waiting = sum(1 for g in grouped if not g.get("sent"))
+        items.append(text(f"🔗 **Incident**: {len(grouped)} more request{'s' if len(grouped) != 1 else ''} about this "
+                          f"({waiting} still waiting for the answer)", spacing="Medium", separator=True))
+        for g in grouped:
+            when = format_clock(datetime.fromisoformat(g["at"]), tz)
+            state = " · answered" if g.get("sent") else ""
+            items.append({"type": "ColumnSet", "columns": [
+                {"type": "Column", "width": "stretch", "items": [text(f"[{g['name']}, {when}]({links.get(g['id'], '')}): "
+                                                                       f"{g.get('text', '')}{state}", size="Small")]},
+                {"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
+                    execute("Not the same problem", Verb.INCIDENT_SPLIT, _data(request, child=g["id"]))]}]},
+            ]})
+        if request.outcome is not None and waiting:
+            items.append({"type": "ActionSet", "actions": [execute(
+                f"📣 Send this outcome to the {waiting} other{'s' if waiting != 1 else ''}", Verb.INCIDENT_SEND_ALL,
+                _data(request), style="positive")]})
+    alike = request.extra.get("alike") or []
+    if alike and not request.incident and not grouped and request.outcome is None:
+        items.append(text("🔗 Maybe the same problem as:", spacing="Medium", separator=True))
+        for a in alike:
+            when = format_clock(datetime.fromisoformat(a["at"]), tz)
+            items.append(text(f"[{a['name']}, {when}]({links.get(a['id'], '')}): {a['text']}", size="Small", spacing="None"))
+            items.append({"type": "ActionSet", "actions": [execute(f"Same problem as {a['name']}'s", Verb.INCIDENT_SAME_AS,
+                                                                   _data(request, root=a["id"]))]})
+    return items
+
+
 def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str,
-                 entries: list[tuple[str, str]] = ()) -> dict:
+                 entries: list[tuple[str, str]] = (), links: dict[str, str] | None = None) -> dict:
     """The triage card: the request, the requester, its age, what the handbook says, and what can be done next."""
     received = request.received_at.astimezone(tz)
     body = [
@@ -236,6 +272,7 @@ def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, th
         *_handbook_lines(request, tz),
         *_suggestions(request),
         *_recurring(request, tz),
+        *_incident(request, tz, links or {}),
     ]
     actions: list[dict] = []
     # Answered from the handbook, or already added or linked: there is nothing to add.

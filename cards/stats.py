@@ -40,10 +40,11 @@ def _request_section(figures: Figures) -> list[dict]:
     section = [
         facts([
             ("Requests", str(n)),
-            ("Answered", f"{figures.answered} of {n}"),
+            ("Answered", f"{figures.answered} of {n - figures.grouped}" + (" (grouped requests follow their incident)" if figures.grouped else "")),
             ("First response", f"median {duration(figures.median_seconds)} · p90 {duration(figures.p90_seconds)}"),
             (f"Missed {figures.target} target", f"{figures.breaches} of {n}"),
             ("Not triaged", str(figures.untriaged)),
+            ("Incidents", f"{figures.incidents} ({figures.grouped} request{'s' if figures.grouped != 1 else ''} grouped into them)"),
         ]),
         text(f"Requests by hour ({figures.period.first.tzinfo})", weight="Bolder", spacing="Medium"),
         hour_chart(figures),

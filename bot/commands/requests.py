@@ -52,9 +52,24 @@ class TriageClicks:
         """Add to handbook: the form made from a request is saved as an entry."""
         return await self._desk.add_to_handbook(card_field(request.data, "request"), request.caller, request.data)
 
+    async def same_as(self, request: ActionRequest) -> ActionResult:
+        """Same problem as an open request: join its incident."""
+        return await self._desk.same_as(card_field(request.data, "request"), card_revision(request.data), request.caller,
+                                        card_field(request.data, "root"))
+
+    async def split(self, request: ActionRequest) -> ActionResult:
+        """Not the same problem: a grouped request leaves the incident and is paged on its own."""
+        return await self._desk.split(card_field(request.data, "request"), card_field(request.data, "child"), request.caller)
+
+    async def send_all(self, request: ActionRequest) -> ActionResult:
+        """Send the incident's outcome to every grouped requester."""
+        return await self._desk.send_to_all(card_field(request.data, "request"), card_revision(request.data), request.caller)
+
     def register(self, actions: ActionRouter) -> None:
         """Register the triage card's verbs."""
         for verb, handler in ((Verb.CLAIM, self.claim), (Verb.TRIAGE, self.triage), (Verb.DB_CONFIRM, self.db_confirm),
                               (Verb.DB_REFUSE, self.db_refuse), (Verb.SEND_ANSWER, self.send_answer),
-                              (Verb.ASK_TEAM, self.ask_team), (Verb.HANDBOOK_ADD, self.handbook_add)):
+                              (Verb.ASK_TEAM, self.ask_team), (Verb.HANDBOOK_ADD, self.handbook_add),
+                              (Verb.INCIDENT_SAME_AS, self.same_as), (Verb.INCIDENT_SPLIT, self.split),
+                              (Verb.INCIDENT_SEND_ALL, self.send_all)):
             actions.add(verb, handler)

@@ -161,13 +161,13 @@ class SupportApp:
             return
         if opened is None:
             return  # Teams delivered the same message again; it was acknowledged the first time
-        request, paging = opened
         try:
-            await self._reply(turn, [self._desk.ack(request)], message, key)
+            # The acknowledgement is the page: one message mentions the requester and today's duty.
+            await self._reply(turn, [opened.ack], message, key)
         finally:
-            # Paging never waits on (or fails with) the acknowledgement's delivery.
-            paging.start(acked_at=self._clock().isoformat())
-        log.info("support request acknowledged")
+            # The rest (the card, the watch, the 1:1s) never waits on, or fails with, the acknowledgement's delivery.
+            opened.start(self._clock())
+        log.info("support request acknowledged" + (" (grouped into an incident)" if opened.incident else ""))
 
     async def _remember_personal(self, message: Message) -> None:
         """Keep the personal chat's address, so 1:1 messages reach this person later."""

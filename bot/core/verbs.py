@@ -26,3 +26,6 @@ class Verb(str, enum.Enum):
     MEMBER_EDIT = "member.edit"
     JOB_RETRY = "job.retry"
     JOB_RETRY_ALL = "job.retry_all"
+    INCIDENT_SAME_AS = "incident.same_as"
+    INCIDENT_SPLIT = "incident.split"
+    INCIDENT_SEND_ALL = "incident.send_all"

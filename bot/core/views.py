@@ -38,6 +38,7 @@ class RequestView:
     tz: ZoneInfo
     link: str
     entries: tuple[tuple[str, str], ...] = ()
+    links: Mapping[str, str] = field(default_factory=dict)  # deep links of the other requests the card names
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from .address import Address
 from .errors import DomainError
+from .incidents import OpenRequest
 from .text import format_clock, join_names, shorten
 
 MAX_FOLLOWUPS = 20
@@ -186,8 +187,42 @@ class SupportRequest:
         return self._changed(escalations=max(self.escalations, level))
 
     def needs_escalation(self, level: int) -> bool:
-        """True when the clock still runs and this level was not sent yet."""
-        return self.clock_running and self.escalations < level
+        """True when the clock still runs and this level was not sent yet (a grouped request's incident escalates)."""
+        return self.clock_running and self.escalations < level and not self.incident
+
+    @property
+    def incident(self) -> str:
+        """The id of the request this one is grouped under ('' for a request of its own, or an incident's root)."""
+        return self.extra.get("incident", "")
+
+    def grouped(self) -> list[dict]:
+        """The requests grouped under this one: id, requester, when, in arrival order."""
+        return list(self.extra.get("grouped", []))
+
+    def grouped_under(self, root: str) -> "SupportRequest":
+        """This request, grouped under another: it pages nobody and escalates with its incident."""
+        return self._changed(extra={**self.extra, "incident": root})
+
+    def ungrouped(self) -> "SupportRequest":
+        """This request on its own again ("not the same problem")."""
+        return self._changed(extra={k: v for k, v in self.extra.items() if k != "incident"})
+
+    def with_grouped(self, child: "SupportRequest") -> "SupportRequest":
+        """The root with one more grouped request (a repeat changes nothing)."""
+        if any(g["id"] == child.id for g in self.grouped()):
+            return self
+        item = {"id": child.id, "name": child.requester.name, "at": child.received_at.isoformat(),
+                "text": shorten(child.text, 140)}
+        return self._changed(extra={**self.extra, "grouped": [*self.grouped(), item]})
+
+    def without_grouped(self, child_id: str) -> "SupportRequest":
+        """The root without a request that turned out to be another problem."""
+        kept = [g for g in self.grouped() if g["id"] != child_id]
+        return self._changed(extra={**self.extra, "grouped": kept}) if len(kept) != len(self.grouped()) else self
+
+    def open_request(self) -> OpenRequest:
+        """What grouping and the escalation digest need to know of this request."""
+        return OpenRequest(self.id, self.text, self.received_at, self.requester.name, self.incident)
 
     def with_card(self, card_id: str) -> "SupportRequest":
         """Remember the triage card's activity id, for updates in place."""

@@ -106,6 +106,8 @@ class Figures:
     alerts_dismissed: int
     handled_median_seconds: float | None
     target_seconds: int = 300  # the first-response target the breaches were counted against
+    incidents: int = 0  # requests that others were grouped under
+    grouped: int = 0  # requests grouped into an incident (they follow its root's clock, so response times leave them out)
 
     @property
     def target(self) -> str:
@@ -157,8 +159,9 @@ def compute(period: Period, requests: Sequence[SupportRequest], threads: Sequenc
             tz: ZoneInfo, target_seconds: int = 300) -> Figures:
     """The figures of a period; requests count by arrival and alert threads by opening, whatever else is passed."""
     mine = [r for r in requests if _within(r.received_at, period)]
+    own = [r for r in mine if not r.incident]
     opened = [t for t in threads if _within(t.opened_at, period)]
-    times = [r.response_seconds for r in mine if r.response_seconds is not None]
+    times = [r.response_seconds for r in own if r.response_seconds is not None]
     counts = {o: sum(1 for r in mine if r.outcome is o) for o in Outcome}
     hours = [0] * 24
     for r in mine:
@@ -170,7 +173,7 @@ def compute(period: Period, requests: Sequence[SupportRequest], threads: Sequenc
         answered=len(times),
         median_seconds=percentile(times, 0.5),
         p90_seconds=percentile(times, 0.9),
-        breaches=sum(1 for r in mine if breached(r, now)),
+        breaches=sum(1 for r in own if breached(r, now)),
         outcomes=tuple((o, n) for o, n in counts.items() if n),
         untriaged=sum(1 for r in mine if r.outcome is None),
         by_hour=tuple(hours),
@@ -182,6 +185,8 @@ def compute(period: Period, requests: Sequence[SupportRequest], threads: Sequenc
         alerts_dismissed=sum(1 for t in handled if t.state is AlertState.NOT_IMPACTFUL),
         handled_median_seconds=percentile([_seconds(t.opened_at, t.handled_at) for t in handled], 0.5),
         target_seconds=target_seconds,
+        incidents=sum(1 for r in mine if r.grouped()),
+        grouped=len(mine) - len(own),
     )
 
 

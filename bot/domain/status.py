@@ -29,6 +29,7 @@ class SupportStatus:
     today: Duty | None
     local_day: date
     away_today: frozenset[str] = frozenset()
+    working_day: bool = True
 
     def name(self, person: str | None) -> str:
         """A person's display name, or their id when they left the roster."""
@@ -50,7 +51,7 @@ class SupportStatus:
         member = self.members.get(person)
         if member is None or not member.active or person in self.away_today:
             return False
-        return not (self.today.working_day if self.today else True) or member.works_on(self.today_date)
+        return not self.working_day or member.works_on(self.today_date)
 
     def available_leads(self) -> list[str]:
         """The active leads who are in today: not away, and working today when it is a working day."""
@@ -80,6 +81,7 @@ def build_status(now: datetime, tz: ZoneInfo, policy: IterationPolicy, weeks: Ma
     week = weeks.get(iteration.start)
     today = now.astimezone(tz).date()
     away = [(a.person, today) for a in absences if a.covers(today)]
-    duty = duty_on(week, today, roster, away, calendar.is_working_day(today)) if week else None
+    working = calendar.is_working_day(today)
+    duty = duty_on(week, today, roster, away, working) if week else None
     return SupportStatus(now, iteration, week, following, weeks.get(following.start), roster, duty, today,
-                         frozenset(person for person, _ in away))
+                         frozenset(person for person, _ in away), working)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from ..domain.address import Address
 from ..domain.catalogue import Catalogue
 from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, StorageUnavailable
 from ..domain.handbook import HandbookError, new_entry, parse_keywords
+from ..domain.incidents import OpenRequest, incident_for, suggestions as incident_suggestions
 from ..domain.jobs import Job, RetryLater
 from ..domain.matching import recurring
 from ..domain.requests import (
@@ -33,6 +35,7 @@ from ..domain.policy import Action, may
 from ..domain.status import SupportStatus
 from ..domain.text import format_clock, format_when, join_names, shorten
 from .handbook import Handbook
+from .incidents import OpenRequests
 from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
 from .ports import Messenger, RequestRepository
@@ -46,8 +49,25 @@ REDELIVERY_WINDOW_SECONDS = 24 * 3600
 # "Recurring" means: like at least this many requests of the last RECURRING_DAYS days.
 RECURRING_MIN = 2
 RECURRING_DAYS = 30
+# Escalations of one channel that fall due within this many seconds go out as one message.
+DIGEST_SECONDS = 10
 # The ticket job is queued just before the triage is written; this long it waits for that write to land.
 TRIAGE_LANDING_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A request just stored: what to acknowledge, its paging job to start after that, whom it paged, its incident."""
+
+    request: SupportRequest
+    paging: PreparedJob
+    ack: Text
+    paged: list[str]
+    incident: str = ""
+
+    def start(self, acked_at: datetime) -> None:
+        """Start paging (in the background), telling the job what the acknowledgement already did."""
+        self.paging.start(acked_at=acked_at.isoformat(), paged=self.paged, incident=self.incident)
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,7 @@ class RequestDesk:
                  timings: Timings, tickets=None, ticket_retry_seconds: float = 60.0,
                  handbook: Handbook | None = None) -> None:
         self._requests = requests
+        self._open = OpenRequests(requests, clock)
         self._lookup = lookup
         self._jobs = jobs
         self._messenger = messenger
@@ -99,29 +120,77 @@ class RequestDesk:
         self.handbook = handbook
         jobs.handles("request.page")(self._page)
         jobs.handles("request.escalate")(self._escalate)
+        jobs.handles("request.digest")(self._digest)
+        jobs.handles("request.repage")(self._repage)
+        jobs.handles("request.share")(self._share)
         jobs.handles("request.direct")(self._direct)
         jobs.handles("request.unreachable")(self._unreachable)
         jobs.handles("request.ticket")(self._file_ticket)
 
     # ------------------------------------------------------------------ arrival
 
-    def ack(self, request: SupportRequest) -> Text:
-        """The acknowledgement: thanks by mention, paged, and the target as a clock time."""
+    def acknowledgement(self, request: SupportRequest, status: SupportStatus) -> tuple[Text, list[str]]:
+        """The acknowledgement, which is also the page: thanks the requester, mentions today's duty (with the
+        fallback or leads when a gap needs them, or the leads when nobody is on the rotation), the observer, and
+        gives the target as a clock time. Also who was paged."""
         who = _mention(request.requester)
+        paged = list(status.paged())
+        mentions = [who, *_mentions(status, paged)]
         minutes = round(self._timings.target_seconds / 60)
+        if status.week is None:
+            whom = f"Nobody is on the support rotation right now, so I've paged the leads: {_tags(mentions[1:]) or 'nobody is in'}."
+        else:
+            whom = f"I've paged support: {_tags(mentions[1:])}." if paged else \
+                "Nobody of this iteration's support team is in today."
         if request.in_hours:
-            return Text(f"Thanks {who.tag}! I've paged the support pair. First response target: "
-                        f"**{format_clock(request.target_at, self._tz)}** ({minutes} min).", (who,))
-        return Text(f"Thanks {who.tag}! It's outside working hours ({self.catalogue.calendar.describe()}), so the "
-                    f"support pair may not answer right away, but I've paged them anyway. First response target: "
-                    f"**{format_when(request.target_at, self._tz)}**.", (who,))
+            text = (f"Thanks {who.tag}! {whom} First response target: **{format_clock(request.target_at, self._tz)}** "
+                    f"({minutes} min).")
+        else:
+            text = (f"Thanks {who.tag}! It's outside working hours ({self.catalogue.calendar.describe()}), so support may "
+                    f"not answer right away, but {whom[0].lower() + whom[1:]} First response target: "
+                    f"**{format_when(request.target_at, self._tz)}**.")
+        duty = status.today if status.week else None
+        if duty and duty.fallback_covering:
+            text += f" ({status.name(status.week.fallback)} covers today as fallback.)"
+        if duty and duty.gaps:
+            away = f"{status.names(duty.absent)} {'is' if len(duty.absent) == 1 else 'are'} off today, so " if duty.absent else "Today "
+            extra = [p for p in duty.extra if p not in duty.on_duty]
+            text += f" ⚠️ {away}{join_names(duty.gaps)}" + (f"; {status.names(extra)} paged as well." if extra else
+                                                              "; nobody else is free to page.")
+        if duty and duty.observer:
+            observer = Mention(duty.observer, status.name(duty.observer))
+            mentions.append(observer)
+            text += f" Observing: {observer.tag}."
+        return Text(text, tuple(mentions)), paged
+
+    async def grouped_acknowledgement(self, request: SupportRequest, root: OpenRequest) -> Text:
+        """The acknowledgement of a request grouped into an incident: the first thread, who is on it, since when."""
+        who = _mention(request.requester)
+        stored = await self._requests.get(root.id)
+        link = self._messenger.link(request.address, root.id)
+        first = f"[{root.requester or 'an earlier'}'s request from {format_clock(root.received_at, self._tz)}]({link})"
+        state = "support was paged for it"
+        if stored is not None:
+            r = stored.value
+            if r.claimed_by:
+                state = f"{r.claimed_by.name} is on it since {format_clock(r.claimed_at, self._tz)}"
+            elif r.first_response_by:
+                state = f"{r.first_response_by.name} answered it at {format_clock(r.first_response_at, self._tz)}"
+            elif r.extra.get("paged"):
+                paged = r.extra["paged"]
+                state = f"{join_names(paged.get('names', [])) or 'support'} {'was' if len(paged.get('names', [])) == 1 else 'were'} " \
+                        f"paged at {format_clock(datetime.fromisoformat(paged['at']), self._tz)}"
+        return Text(f"Thanks {who.tag}! This looks like the same problem as {first}: {state}. I've added yours to it, "
+                    "so you'll get the answer here too.", (who,))
 
     async def open(self, *, message_id: str, address: Address, requester: Person, text: str,
-                   received_at: datetime) -> tuple[SupportRequest, PreparedJob] | None:
-        """Store the request's paging job, which carries the request (one round trip); None for a redelivery.
+                   received_at: datetime) -> Opened | None:
+        """Store the request's paging job, which carries the request (one write), and say what to acknowledge;
+        None for a redelivery.
 
-        The job is the durable record from here on: it writes the request row before it pages anyone, so
-        the acknowledgement waits for a single write and nothing is lost if this instance dies after it.
+        The job is the durable record from here on: it writes the request row before it pages anyone, so nothing
+        is lost if this instance dies after the acknowledgement. Who is on duty (cached for the day) and the
+        channel's open requests are read while the job is written, so the acknowledgement waits for one round trip.
         """
         calendar = self.catalogue.calendar
         request = SupportRequest(
@@ -129,53 +198,47 @@ class RequestDesk:
             target_at=calendar.add_working_seconds(received_at, self._timings.target_seconds),
             in_hours=calendar.is_working_time(received_at),
         )
-        prepared = await self._jobs.prepare(
-            Job(f"page|{request.id}", "request.page", received_at, {"request": request.id, "opening": request.opening()},
-                remember_seconds=REDELIVERY_WINDOW_SECONDS)
-        )
-        return (request, prepared) if prepared else None
+        job = Job(f"page|{request.id}", "request.page", received_at, {"request": request.id, "opening": request.opening()},
+                  remember_seconds=REDELIVERY_WINDOW_SECONDS)
+        status, nearby, prepared = await asyncio.gather(self._status(), self._open.in_channel(address.place),
+                                                        self._jobs.prepare(job))
+        if prepared is None:
+            return None
+        root = incident_for(text, received_at, [r for r in nearby if r.id != request.id])
+        if root is not None:
+            request = request.grouped_under(root.id)
+            self._open.remember(address.place, request.open_request())
+            return Opened(request, prepared, await self.grouped_acknowledgement(request, root), [], root.id)
+        self._open.remember(address.place, request.open_request())
+        ack, paged = self.acknowledgement(request, status)
+        return Opened(request, prepared, ack, paged, "")
 
     async def _status(self) -> SupportStatus:
         return await self._lookup.status()
-
-    def page_message(self, request: SupportRequest, status: SupportStatus) -> Text:
-        """Mention today's duty (with the fallback or leads when a gap needs them), the observer, or the leads."""
-        if status.week is None:
-            leads = _mentions(status, status.paged())
-            return Text(f"Nobody is on the support rotation right now, so I'm paging the leads: {_tags(leads) or 'nobody is in'}. "
-                        f"Please pick this up for {request.requester.name}.", leads)
-        duty = status.today
-        on_duty = _mentions(status, duty.on_duty)
-        if on_duty:
-            text = f"Support pair: {_tags(on_duty)}, a new request is waiting."
-        else:
-            text = "A new request is waiting, and nobody of this iteration's support team is in today."
-        if duty.fallback_covering:
-            text += f" ({status.name(status.week.fallback)} covers today as fallback.)"
-        extra = _mentions(status, [p for p in duty.extra if p not in duty.on_duty])
-        if duty.gaps:
-            away = f"{status.names(duty.absent)} {'is' if len(duty.absent) == 1 else 'are'} off today, so " if duty.absent else "Today "
-            text += f" ⚠️ {away}{join_names(duty.gaps)}"
-            text += f": also paging {_tags(extra)}." if extra else "; nobody else is free to page."
-        mentions = list(on_duty + extra)
-        if duty.observer:
-            observer = Mention(duty.observer, status.name(duty.observer))
-            mentions.append(observer)
-            text += f" Observing: {observer.tag}."
-        return Text(text, tuple(mentions))
 
     def card(self, request: SupportRequest) -> Card:
         """The triage card for a request as it is now (view data; the adapter renders it)."""
         entries = tuple(self.handbook.titles()) if self.handbook else ()
         link = self._messenger.link(request.address, request.id)
-        return Card(RequestView(request, self.catalogue, self._tz, link, entries), summary="Support request")
+        others = [g["id"] for g in request.grouped()] + [a["id"] for a in request.extra.get("alike", [])]
+        others += [request.incident] if request.incident else []
+        links = {other: self._messenger.link(request.address, other) for other in others}
+        return Card(RequestView(request, self.catalogue, self._tz, link, entries, links), summary="Support request")
 
     async def _recorded(self, job: Job) -> SupportRequest:
-        """The request row, written from the job's opening facts if this is the first attempt."""
+        """The request row, written from the job's opening facts (with what the acknowledgement did) the first time."""
         stored = await self._requests.get(job.payload["request"])
         if stored is not None:
             return stored.value
         request = SupportRequest.from_opening(job.payload["opening"])
+        if job.payload.get("incident"):
+            request = request.grouped_under(job.payload["incident"])
+        if job.payload.get("acked_at"):
+            status = await self._status()
+            acked = datetime.fromisoformat(job.payload["acked_at"])
+            request = request.acknowledged(acked)
+            if not request.incident:
+                request = request.paged([status.name(p) for p in job.payload.get("paged", [])], acked)
         try:
             await self._requests.add(request)
         except AlreadyExists:
@@ -183,27 +246,33 @@ class RequestDesk:
         return request
 
     async def _page(self, job: Job) -> None:
-        """Page, resumably: each step is idempotent and recorded as it completes, so a retry continues."""
+        """Page, resumably: each step is idempotent and recorded as it completes, so a retry continues.
+
+        Before anyone responds a request costs two channel messages: the acknowledgement that pages, then the
+        triage card; one grouped into an incident costs its acknowledgement only.
+        """
         request = await self._recorded(job)
+        if request.incident:
+            await self._join(request, request.incident)
+            return
+        await self._open.add(request.address.place, request.open_request())
         status = await self._status()
         # The clock and the 1:1s first: they must not wait on (or fail with) the channel posts below.
         await self._watch(request, status)
-        if not request.extra.get("paged"):
-            page = self.page_message(request, status)
-            await self._messenger.send(Post(request.address, page, Priority.PAGE))
-            names = [m.name for m in page.mentions]
-            request = await self._change(request.id, lambda r: r.paged(names, self._clock()))
+        if request.acked_at is None:
+            # This instance (or another, which crashed) may not have acknowledged it: better twice than never.
+            ack, paged = self.acknowledgement(request, status)
+            await self._messenger.send(Post(request.address, ack, Priority.ACKNOWLEDGEMENT))
+            now = self._clock()
+            request = await self._change(request.id, lambda r: r.acknowledged(now).paged([status.name(p) for p in paged], now))
         if not request.card_id:
             suggestions, recurrence = await self.hints(request)
-            request = request.with_hints(suggestions, recurrence)
+            nearby = [r for r in await self._open.in_channel(request.address.place) if r.id != request.id]
+            alike = [{"id": r.id, "name": r.requester, "at": r.received_at.isoformat(), "text": shorten(r.text, 80)}
+                     for r in incident_suggestions(request.text, request.received_at, nearby)]
+            request = request.with_hints(suggestions, recurrence).noting(alike=alike)
             card_id = await self._messenger.send(Post(request.address, self.card(request), Priority.CARD))
-            acked = job.payload.get("acked_at")
-
-            def carded(r: SupportRequest) -> SupportRequest:
-                r = r.with_card(card_id).with_hints(suggestions, recurrence)
-                return r.acknowledged(datetime.fromisoformat(acked)) if acked else r
-
-            await self._change(request.id, carded)
+            await self._change(request.id, lambda r: r.with_card(card_id).with_hints(suggestions, recurrence).noting(alike=alike))
 
     async def _watch(self, request: SupportRequest, status: SupportStatus) -> None:
         """Queue the two escalations and a 1:1 to everyone paged; job ids make a repeat a no-op."""
@@ -266,11 +335,33 @@ class RequestDesk:
     # ------------------------------------------------------------------ the clock
 
     async def _escalate(self, job: Job) -> None:
+        """A request's deadline passed: its channel's digest for this level runs within DIGEST_SECONDS, so several
+        requests waiting in one channel get one message that lists them, not one message each."""
         level = int(job.payload["level"])
         stored = await self._requests.get(job.payload["request"])
         if stored is None or not stored.value.needs_escalation(level):
             return
-        request = stored.value
+        place = stored.value.address.place
+        bucket = int(self._clock().timestamp() // DIGEST_SECONDS) + 1
+        await self._jobs.enqueue(Job(f"digest|{place}|{level}|{bucket}", "request.digest",
+                                     datetime.fromtimestamp(bucket * DIGEST_SECONDS, timezone.utc),
+                                     {"place": place, "level": level, "address": stored.value.address.top().to_json()}))
+
+    def _deadline(self, request: SupportRequest, level: int) -> datetime:
+        if level == 1:
+            return request.target_at
+        return self.catalogue.calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
+
+    async def _digest(self, job: Job) -> None:
+        """Escalate every request of a channel whose deadline of this level passed without a first response."""
+        level, now = int(job.payload["level"]), self._clock()
+        waiting = []
+        for open_request in await self._open.in_channel(job.payload["place"]):
+            stored = await self._requests.get(open_request.id)
+            if stored is not None and stored.value.needs_escalation(level) and self._deadline(stored.value, level) <= now:
+                waiting.append(stored.value)
+        if not waiting:
+            return
         status = await self._status()
         minutes = round((self._timings.target_seconds if level == 1 else self._timings.lead_seconds) / 60)
         if level == 1:
@@ -279,15 +370,25 @@ class RequestDesk:
             if fallback and fallback not in people and status.is_free(fallback):
                 people.append(fallback)
             mentions = _mentions(status, people)
-            text = (f"⏰ {minutes} min and no response yet to {request.requester.name}'s request. "
-                    f"{_tags(mentions) or 'Support'}, please take a look.")
+            who, ask = _tags(mentions) or "Support", "please take a look"
         else:
             mentions = _mentions(status, status.available_leads())
-            who = _tags(mentions) or "Leads (none of you is in today)"
-            text = f"🚨 {minutes} min without a first response. {who}, please find someone for this request."
-        await self._messenger.send(Post(request.address, Text(text, mentions), Priority.PAGE))
-        updated = await self._change(request.id, lambda r: r.escalated(level))
-        await self._refresh_card(updated)
+            who, ask = _tags(mentions) or "Leads (none of you is in today)", "please find someone"
+        mark = "⏰" if level == 1 else "🚨"
+        if len(waiting) == 1:
+            request = waiting[0]
+            text = (f"{mark} {minutes} min and no response yet to {request.requester.name}'s request. {who}, {ask}."
+                    if level == 1 else f"{mark} {minutes} min without a first response. {who}, {ask} for this request.")
+            where = request.address
+        else:
+            items = "\n".join(f"- [{r.requester.name}, {format_clock(r.received_at, self._tz)}: {shorten(r.text, 80)}]"
+                               f"({self._messenger.link(r.address, r.id)})" for r in waiting)
+            text = f"{mark} {len(waiting)} requests have had no response for {minutes} min:\n\n{items}\n\n{who}, {ask}."
+            where = Address.from_json(job.payload["address"])
+        await self._messenger.send(Post(where, Text(text, mentions), Priority.PAGE))
+        for request in waiting:
+            updated = await self._change(request.id, lambda r: r.escalated(level))
+            await self._refresh_card(updated)
 
     async def _refresh_card(self, request: SupportRequest) -> None:
         if self.handbook:
@@ -328,7 +429,16 @@ class RequestDesk:
             note = f"{request.outcome_by.name} already triaged this as {request.outcome.label}."
         elif note == STALE_CARD and request.claimed_by:
             note = f"{request.claimed_by.name} is on it."
+        if changed and request.resolved:
+            await self._resolved(request)
         return request, changed, note
+
+    async def _resolved(self, request: SupportRequest) -> None:
+        """A resolved request leaves its channel's open requests (no incident joins it, no digest lists it)."""
+        try:
+            await self._open.remove(request.address.place, request.id)
+        except StorageUnavailable as err:
+            log.warning("could not take %s out of the open requests: %s", request.id, err)
 
     async def claim(self, request_id: str, revision: int | None, who: Person) -> ActionResult:
         """I'm on it: exactly one claim wins; the others see who won."""
@@ -482,6 +592,116 @@ class RequestDesk:
                      f"{', '.join(words)}.")
         return ActionResult(self.card(request), "", [reply], True)
 
+    # ------------------------------------------------------------------ incidents
+
+    async def _join(self, child: SupportRequest, root_id: str) -> None:
+        """Group a request under its incident's root: the root's card lists it; nobody is paged again."""
+        root = await self._change(root_id, lambda r: r.with_grouped(child))
+        await self._refresh_card(root)
+
+    async def same_as(self, request_id: str, revision: int | None, who: Person, root_id: str) -> ActionResult:
+        """Support says a request is the same problem as an open one: it joins that incident."""
+        await self._allowed(who, request_id)
+        if root_id == request_id:
+            raise DomainError("A request can't be the same problem as itself.")
+        stored_root = await self._requests.get(root_id)
+        if stored_root is None or stored_root.value.resolved or stored_root.value.incident:
+            raise DomainError("That request is not open any more (or is itself grouped); pick another.")
+        root = stored_root.value
+
+        def grouped(r: SupportRequest) -> SupportRequest:
+            if r.resolved:
+                raise AlreadyTriaged("This request is resolved already.")
+            return r if r.incident == root_id else r.grouped_under(root_id)
+
+        request, changed, note = await self._act(request_id, revision, who, grouped)
+        if changed:
+            await self._open.add(request.address.place, request.open_request())
+            await self._join(request, root_id)
+            link = self._messenger.link(root.address, root.id)
+            replies = [Text(f"{who.name} grouped this with [{root.requester.name}'s request]({link}): the same problem. "
+                            "The answer comes here too.")]
+            return ActionResult(self.card(request), "", replies, True)
+        return ActionResult(self.card(request), note)
+
+    async def split(self, root_id: str, child_id: str, who: Person) -> ActionResult:
+        """Not the same problem: the request leaves the incident and is paged as a request of its own."""
+        await self._allowed(who, root_id)
+        stored = await self._requests.get(child_id)
+        if stored is None or stored.value.incident != root_id:
+            root = await self._change(root_id, lambda r: r.without_grouped(child_id))
+            return ActionResult(self.card(root), "That request is not in this incident any more.")
+        child = await self._change(child_id, lambda r: r.ungrouped())
+        root = await self._change(root_id, lambda r: r.without_grouped(child_id))
+        await self._open.add(child.address.place, child.open_request())
+        await self._jobs.enqueue(Job(f"repage|{child_id}|{child.revision}", "request.repage", self._clock(),
+                                     {"request": child_id, "by": who.name}))
+        return ActionResult(self.card(root), "", [], True)
+
+    async def _repage(self, job: Job) -> None:
+        """Page a request that left an incident, as if it had just arrived (its own card, clock and escalations)."""
+        stored = await self._requests.get(job.payload["request"])
+        if stored is None or stored.value.incident or stored.value.resolved:
+            return
+        request = stored.value
+        status = await self._status()
+        await self._watch(request, status)
+        if not request.extra.get("repaged"):
+            ack, paged = self.acknowledgement(request, status)
+            text = f"{job.payload['by']} says this is not the same problem as the incident it was grouped with. {ack.text}"
+            await self._messenger.send(Post(request.address, Text(text, ack.mentions), Priority.PAGE))
+            now = self._clock()
+            request = await self._change(request.id, lambda r: r.paged([status.name(p) for p in paged], now).noting(repaged=True))
+        if not request.card_id:
+            card_id = await self._messenger.send(Post(request.address, self.card(request), Priority.CARD))
+            await self._change(request.id, lambda r: r.with_card(card_id))
+
+    async def send_to_all(self, root_id: str, revision: int | None, who: Person) -> ActionResult:
+        """One click: the incident's outcome goes to every grouped requester, each in their own thread."""
+        await self._allowed(who, root_id)
+        stored = await self._requests.get(root_id)
+        if stored is None or stored.value.outcome is None:
+            raise DomainError("Triage this request first; its outcome is what the others get.")
+        root = stored.value
+        waiting = [g for g in root.grouped() if not g.get("sent")]
+        if not waiting:
+            return ActionResult(self.card(root), "Everyone in this incident has the answer already.")
+        for child in waiting:
+            await self._jobs.enqueue(Job(f"share|{root_id}|{child['id']}", "request.share", self._clock(),
+                                         {"root": root_id, "child": child["id"], "by": [who.aad_object_id, who.name,
+                                                                                        who.teams_id]}))
+
+        def sent(r: SupportRequest) -> SupportRequest:
+            marked = [dict(g, sent=True) if g["id"] in {c["id"] for c in waiting} else g for g in r.grouped()]
+            return r._changed(extra={**r.extra, "grouped": marked})
+
+        updated = await self._change(root_id, sent)
+        return ActionResult(self.card(updated), "", [Text(f"📣 {who.name} sent this outcome to the {len(waiting)} "
+                                                          "other requesters of this incident, each in their thread.")], True)
+
+    async def _share(self, job: Job) -> None:
+        """Send the root's outcome to one grouped requester in their thread, and resolve their request."""
+        root = (await self._requests.get(job.payload["root"])).value
+        stored = await self._requests.get(job.payload["child"])
+        if stored is None or stored.value.resolved or root.outcome is None:
+            return
+        child, who = stored.value, Person(*job.payload["by"])
+        if not child.extra.get("shared"):
+            mention = _mention(child.requester)
+            link = self._messenger.link(root.address, root.id)
+            answer = root.answer_given() or root.outcome.label
+            await self._messenger.send(Post(child.address, Text(
+                f"{mention.tag} this was the same problem as [{root.requester.name}'s request]({link}). "
+                f"{root.outcome.label}, from {who.name}: {answer}", (mention,)), Priority.PAGE))
+            child = await self._change(child.id, lambda r: r.noting(shared=True))
+        now = self._clock()
+        try:
+            updated = await self._change(child.id, lambda r: r if r.outcome else r.triage(
+                root.outcome, who, now, {**root.detail, "incident": root.id}))
+        except AlreadyTriaged:
+            return
+        await self._resolved(updated)
+
     # ------------------------------------------------------------------ Jira
 
     async def _file_ticket(self, job: Job) -> None:
@@ -523,6 +743,7 @@ class RequestDesk:
             updated = await self._change(request.id, lambda r: r.ticket_created(ticket.key, ticket.url, self._clock()))
         except DomainError as err:
             raise RetryLater(f"{ticket.key} was created but could not be recorded: {err}", self._ticket_retry) from err
+        await self._resolved(updated)
         await self._announce_ticket(updated)
 
     async def _announce_ticket(self, request: SupportRequest) -> None:

@@ -250,7 +250,7 @@ class RotationDesk:
             return  # the Monday card is there already (a retried job)
         roster = await self._roster()
         status = await self._lookup.status()
-        mentions = self._people(status.week.pair if status.week else (), roster)
+        mentions = self._people([p for p in (status.week.pair if status.week else ()) if status.is_free(p)], roster)
         intro = "Time to pick the support pair for the next iteration. " + (
             f"{_tags(mentions)}, please make sure it's confirmed today." if mentions else "Leads, please make sure a pair is picked.")
         await self._messenger.send(Post(where, Text(intro, tuple(mentions)), Priority.PAGE))
@@ -289,10 +289,10 @@ class RotationDesk:
         channel = await self.channel()
         if channel is None:
             return
-        roster = await self._roster()
-        current = await self._weeks.get(self._policy.at(self._clock(), self._tz).start)
-        mentions = self._leads(roster) + [m for m in self._people(current.value.pair if current else (), roster)
-                                          if m.id not in {lead.id for lead in self._leads(roster)}]
+        status = await self._lookup.status()
+        # Nobody who is away (or left) is mentioned; whoever of the leads and the current pair is in today is.
+        people = [*status.available_leads(), *(p for p in (status.week.pair if status.week else ()) if status.is_free(p))]
+        mentions = self._people(list(dict.fromkeys(people)), dict(status.members))
         await self._messenger.send(Post(channel, Text(
             f"⏰ The next iteration starts tomorrow and nobody is confirmed yet. {_tags(mentions)}, please confirm "
             "a pair on the card.", tuple(mentions)), Priority.PAGE))

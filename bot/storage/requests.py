@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from ..domain.incidents import OpenRequest
 from ..domain.requests import Outcome, Person, SupportRequest, TicketState
 from ..domain.versioned import Stored
 from . import legacy
@@ -98,3 +99,24 @@ class TableRequestRepository:
             "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b", p=_PARTITION, a=_time(first), b=_time(last)
         )
         return sorted([_from_entity(e).value async for e in rows], key=lambda r: r.received_at)
+
+    # The open requests of a channel, for grouping incidents and for escalation digests: one small partition per
+    # channel, so finding them is one query however many requests the table holds.
+
+    async def index_open(self, place: str, request: OpenRequest) -> None:
+        """Note an open request in its channel's index (written again, it changes nothing)."""
+        await self._table.upsert({
+            "PartitionKey": key(f"open|{place}"), "RowKey": key(request.id), "Text": request.text[:4000],
+            "ReceivedAt": _time(request.received_at), "Requester": request.requester, "Incident": request.incident,
+        })
+
+    async def unindex(self, place: str, request_id: str) -> None:
+        """Take a resolved request out of its channel's index."""
+        await self._table.delete_if_present(f"open|{place}", request_id)
+
+    async def open_in(self, place: str) -> list[OpenRequest]:
+        """The open requests of a channel, oldest first."""
+        rows = self._table.query("PartitionKey eq @p", p=key(f"open|{place}"))
+        found = [OpenRequest(unkey(e["RowKey"]), e.get("Text", ""), _untime(e["ReceivedAt"]), e.get("Requester", ""),
+                             e.get("Incident", "")) async for e in rows]
+        return sorted(found, key=lambda r: r.received_at)

@@ -1,55 +1,108 @@
-"""Teams' per-conversation send limits, kept by waiting before each send."""
+"""Teams' send limits, kept by waiting before each send, with the most urgent send first.
+
+Teams counts a bot's sends per thread: a channel thread (conversation id `<channel>;messageid=<root>`), a group
+chat or a 1:1 chat each have their own budget (7 per second, 8 per 2 seconds, 60 per 30 seconds, 1,800 per hour),
+and all sends of an app in a tenant share 50 per second (bench/README.md has the evidence). So a new request's
+acknowledgement, in a thread of its own, never waits behind the pages and cards of other requests' threads; when
+the app's budget is what they wait for, acknowledgements go first, then pages and escalations, then cards.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import time
 from collections import defaultdict, deque
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
-# Per bot and conversation: 7 per second, 8 per 2 seconds, 60 per 30 seconds.
-LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0))
+# Per bot and thread, and per app and tenant (Teams platform docs, "Optimize your bot with rate limiting").
+THREAD_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+APP_LIMITS = ((50, 1.0),)
+# How often (in sends) the bookkeeping of quiet threads is dropped.
+TIDY_EVERY = 500
+
+
+def wait_needed(sent: deque[float], limits: tuple[tuple[int, float], ...], now: float) -> float:
+    """Seconds until one more send fits every (count, window) limit, given the times of earlier sends."""
+    longest = max(window for _, window in limits)
+    while sent and now - sent[0] >= longest:
+        sent.popleft()
+    wait = 0.0
+    for count, window in limits:
+        if len(sent) >= count:
+            # The count-th most recent send must have left the window.
+            wait = max(wait, sent[-count] + window - now)
+    return wait
 
 
 class ConversationPacer:
-    """Serialises sends per conversation and spaces them under Teams' rate limits."""
+    """Spaces sends per thread and per app under Teams' limits; one send at a time per thread keeps their order."""
 
-    def __init__(self, limits: tuple[tuple[int, float], ...] = LIMITS, clock=time.monotonic) -> None:
-        self._limits = limits
+    def __init__(self, thread_limits: tuple[tuple[int, float], ...] = THREAD_LIMITS,
+                 app_limits: tuple[tuple[int, float], ...] = APP_LIMITS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._thread_limits = thread_limits
+        self._app_limits = app_limits
         self._clock = clock
         self._sent: dict[str, deque[float]] = defaultdict(deque)
+        self._app_sent: deque[float] = deque()
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._ready: list[tuple[int, int]] = []  # (priority, arrival) of sends whose thread allows them
+        self._arrivals = itertools.count()
+        self._changed = asyncio.Event()
+        self._tidy = itertools.count(1)
 
-    def wait_needed(self, conversation_id: str) -> float:
-        """Seconds to wait before the next send to this conversation."""
-        now = self._clock()
-        sent = self._sent[conversation_id]
-        longest = max(window for _, window in self._limits)
-        while sent and now - sent[0] > longest:
-            sent.popleft()
-        wait = 0.0
-        for count, window in self._limits:
-            recent = [t for t in sent if now - t < window]
-            if len(recent) >= count:
-                wait = max(wait, recent[-count] + window - now)
-        return wait
+    @staticmethod
+    def key(where) -> str:
+        """The thread an address names (its channel or chat, and the thread's root when it is one)."""
+        return f"{where.place}|{where.thread}"
 
-    def lock(self, conversation_id: str) -> asyncio.Lock:
-        """The lock that keeps one send at a time per conversation (so replies keep their order)."""
-        return self._locks[conversation_id.split(";messageid=")[0]]
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
-    async def turn(self, conversation_id: str) -> None:
-        """Wait until a send is allowed, then count it; call while holding lock()."""
-        key = conversation_id.split(";messageid=")[0]
-        delay = self.wait_needed(key)
-        if delay > 0:
+    async def _admit(self, key: str, priority: int) -> None:
+        # The thread's own budget first: only this send (under the thread's lock) can change it.
+        while (delay := wait_needed(self._sent[key], self._thread_limits, self._clock())) > 0:
             await asyncio.sleep(delay)
-        self._sent[key].append(self._clock())
+        entry = (priority, next(self._arrivals))
+        heapq.heappush(self._ready, entry)
+        try:
+            while True:
+                now = self._clock()
+                delay = wait_needed(self._app_sent, self._app_limits, now)
+                if self._ready[0] == entry and delay <= 0:
+                    heapq.heappop(self._ready)
+                    self._sent[key].append(now)
+                    self._app_sent.append(now)
+                    return
+                changed = self._changed
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=delay if delay > 0 else None)
+        except BaseException:
+            if entry in self._ready:
+                self._ready.remove(entry)
+                heapq.heapify(self._ready)
+            raise
+        finally:
+            self._notify()
 
     @contextlib.asynccontextmanager
-    async def slot(self, where, priority=None) -> AsyncIterator[None]:
-        """Hold the conversation's turn for one send (an Address: its channel or chat is the key)."""
-        async with self.lock(where.place):
-            await self.turn(where.place)
+    async def slot(self, where, priority: int = 2) -> AsyncIterator[None]:
+        """Hold one send's place: after its thread's earlier sends, when the limits allow, urgent sends first."""
+        key = self.key(where)
+        async with self._locks[key]:
+            await self._admit(key, int(priority))
             yield
+        if next(self._tidy) % TIDY_EVERY == 0:
+            self.forget_idle()
+
+    def forget_idle(self) -> None:
+        """Drop the bookkeeping of threads that sent nothing within the longest window (memory stays flat)."""
+        now = self._clock()
+        longest = max(window for _, window in self._thread_limits)
+        for key in [k for k, sent in self._sent.items() if not sent or now - sent[-1] >= longest]:
+            if not self._locks[key].locked():
+                self._sent.pop(key, None)
+                self._locks.pop(key, None)

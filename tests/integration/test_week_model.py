@@ -80,6 +80,8 @@ class RequestModel:
     resolved: bool = False
     responded_at: datetime | None = None
     thanked: set[str] = field(default_factory=set)
+    text: str = ""
+    incident: str = ""  # the root's id when grouped
 
 
 def present(person: str, day: date, absent: dict[date, set[str]]) -> bool:
@@ -190,24 +192,33 @@ class Week(RuleBasedStateMachine):
     @rule(requester=st.sampled_from(["olga", "ben", "mia"]), text=st.sampled_from(REQUESTS))
     def request(self, requester: str, text: str) -> None:
         who = next(m for m in EVERYONE if m.aad_object_id == requester)
+        now = self.bot.clock()
+        # The model of incidents: the same words as an open request of the last 4 hours (not itself grouped).
+        root = next((r for r in sorted(self.requests.values(), key=lambda r: r.opened) if r.text == text
+                     and not r.incident and not r.resolved and now - r.opened <= timedelta(hours=4)), None)
         before = len(self.sent)
         message = self.run(self.bot.mention(who, text))
         thread = f"{BACKEND};messageid={message.id}"
-        request = RequestModel(message.id, requester, self.bot.clock())
+        request = RequestModel(message.id, requester, now, text=text, incident=root.id if root else "")
         self.requests[message.id] = request
         week = self.run(self.week())
         on, extra = model_duty(week, self.day(), self.working(), self.absent)
         new = [s for s in self.sent[before:] if s.conversation == thread]
         acks = [s for s in new if s.text.startswith("Thanks <at>")]
         assert len(acks) == 1, [s.text for s in new]
-        pages = [s for s in new if s.kind == "post" and s.text and not s.text.startswith("Thanks")]
-        assert len(pages) == 1, [s.text for s in new]
+        # Before anyone responds: the acknowledgement (which pages) and the card; only the acknowledgement when grouped.
+        assert len(new) == (1 if root else 2), [s.text or "card" for s in new]
+        directs = {s.conversation.split("|", 1)[1] for s in self.sent[before:] if s.kind == "direct"}
+        if root:
+            assert acks[0].mentioned == {f"29:{requester}"} and "same problem as" in acks[0].text, acks[0].text
+            assert directs == set() and not any(s.kind == "post" and s.text for s in self.sent[before:] if s.conversation != thread)
+            self.saw("requests grouped into an incident")
+            return
         observer = {week.observer} if week and week.observer and present(week.observer, self.day(), self.absent) and self.working() else set()
         if week and not self.working() and week.observer and BY_ID[week.observer].active and week.observer not in self.absent.get(self.day(), set()):
             observer = {week.observer}
-        assert pages[0].mentioned == set(on) | set(extra) | observer, (pages[0].text, on, extra, self.day())
+        assert acks[0].mentioned == {f"29:{requester}"} | set(on) | set(extra) | observer, (acks[0].text, on, extra, self.day())
         self.saw("requests paged" + (" with a gap" if extra else ""))
-        directs = {s.conversation.split("|", 1)[1] for s in self.sent[before:] if s.kind == "direct"}
         assert directs == set(on) | set(extra), (directs, on, extra)
 
     @precondition(lambda self: self.requests)
@@ -240,10 +251,11 @@ class Week(RuleBasedStateMachine):
             if expected:
                 request.thanked.add(person.aad_object_id)
 
-    @precondition(lambda self: self.requests)
+    @precondition(lambda self: any(not r.incident for r in self.requests.values()))
     @rule(data=st.data(), person=st.sampled_from(EVERYONE), triage=st.booleans())
     def click(self, data, person: Member, triage: bool) -> None:
-        request = self.requests[data.draw(st.sampled_from(sorted(self.requests)))]
+        # Requests grouped into an incident have no card of their own: support acts on the incident's root.
+        request = self.requests[data.draw(st.sampled_from(sorted(k for k, r in self.requests.items() if not r.incident)))]
         week = self.run(self.week())
         allowed = self.is_support(person.aad_object_id, request, week)
         before = self.run(self.stored(request))
@@ -370,12 +382,25 @@ class Week(RuleBasedStateMachine):
         if self.bot is None:
             return
         self.steps += 1
+        covered: dict[tuple[str, str], list] = {}
+        for sent in self.sent:
+            for mark in ("⏰", "🚨"):
+                if not sent.text.startswith(mark) or "iteration" in sent.text:
+                    continue  # the weekly cycle's reminders are not a request's escalation
+                if sent.conversation == BACKEND:  # a digest: the requests it lists, by their links
+                    ids = re.findall(r"/l/[^/]+/(\d+)\)", sent.text)
+                    assert len(ids) >= 2, sent.text
+                else:
+                    ids = [sent.conversation.partition(";messageid=")[2]]
+                for request_id in ids:
+                    covered.setdefault((request_id, mark), []).append(sent)
         for request in self.requests.values():
             texts = [s for s in self.sent if s.conversation == self.thread(request)]
             assert sum(s.text.startswith("Thanks <at>") for s in texts) == 1
             for mark in ("⏰", "🚨"):
-                escalations = [s for s in texts if s.text.startswith(mark)]
+                escalations = covered.get((request.id, mark), [])
                 assert len(escalations) <= 1, [s.text for s in escalations]
+                assert not (escalations and request.incident), "a request grouped into an incident was escalated"
                 if escalations and request.responded_at is not None:
                     assert escalations[0].at <= request.responded_at, "escalated after a support response"
 

@@ -1,38 +1,116 @@
-"""The per-conversation pacer keeps Teams' limits with an injected clock."""
+"""The pacer keeps Teams' limits per thread and per app, and lets urgent sends go first (checked by order, not time)."""
 
-from bot.web.pacing import ConversationPacer
+from __future__ import annotations
 
+import asyncio
+from collections import deque
+from dataclasses import dataclass
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_eighth_send_within_a_second_waits():
-    clock = FakeClock()
-    pacer = ConversationPacer(clock=clock)
-    for _ in range(7):
-        assert pacer.wait_needed("c") == 0
-        pacer._sent["c"].append(clock.now)
-    assert 0.99 <= pacer.wait_needed("c") <= 1.0
-    assert pacer.wait_needed("other") == 0
+from bot.core.events import Priority
+from bot.web.pacing import THREAD_LIMITS, ConversationPacer, wait_needed
 
 
-def test_threads_share_their_channel_budget():
-    clock = FakeClock()
-    pacer = ConversationPacer(clock=clock)
-    for i in range(7):
-        pacer._sent[f"19:c@thread.tacv2"].append(clock.now)
-    assert pacer.wait_needed("19:c@thread.tacv2") > 0
+@dataclass(frozen=True)
+class Where:
+    place: str
+    thread: str = ""
+
+
+def test_the_eighth_send_within_a_second_waits_and_other_threads_do_not():
+    sent = deque([100.0] * 7)
+    assert 0.99 <= wait_needed(sent, THREAD_LIMITS, 100.0) <= 1.0
+    assert wait_needed(deque(), THREAD_LIMITS, 100.0) == 0
 
 
 def test_sixty_per_thirty_seconds():
-    clock = FakeClock()
-    pacer = ConversationPacer(clock=clock)
-    for i in range(60):
-        pacer._sent["c"].append(clock.now + i * 0.4)
-    clock.now += 60 * 0.4
-    assert pacer.wait_needed("c") > 5
+    sent = deque(100.0 + i * 0.4 for i in range(60))
+    assert wait_needed(sent, THREAD_LIMITS, 100.0 + 60 * 0.4) > 5
+
+
+def windows_hold(times: list[float], limits) -> bool:
+    """True when no window of any limit holds more sends than allowed."""
+    times = sorted(times)
+    for count, window in limits:
+        for i in range(len(times)):
+            if sum(1 for t in times[i:] if t - times[i] < window) > count:
+                return False
+    return True
+
+
+async def test_threads_of_one_channel_have_their_own_budgets_and_the_app_budget_is_shared():
+    thread_limits, app_limits = ((2, 0.2),), ((5, 0.2),)
+    pacer = ConversationPacer(thread_limits, app_limits)
+    log: list[tuple[str, float]] = []
+
+    async def send(where: Where) -> None:
+        async with pacer.slot(where, Priority.CARD):
+            log.append((pacer.key(where), asyncio.get_running_loop().time()))
+
+    await asyncio.gather(*(send(Where("19:c", f"t{i % 4}")) for i in range(12)))
+    assert len(log) == 12
+    for key in {k for k, _ in log}:
+        assert windows_hold([t for k, t in log if k == key], thread_limits)
+    assert windows_hold([t for _, t in log], app_limits)
+
+
+async def test_when_the_app_budget_is_short_acknowledgements_go_first():
+    pacer = ConversationPacer(((100, 1.0),), ((1, 0.05),))
+    order: list[str] = []
+
+    async def send(name: str, priority: Priority) -> None:
+        async with pacer.slot(Where("19:c", name), priority):
+            order.append(name)
+
+    # One send takes the budget; then cards and acknowledgements wait together.
+    first = asyncio.create_task(send("first", Priority.CARD))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(send(f"card{i}", Priority.CARD)) for i in range(3)]
+    waiting += [asyncio.create_task(send(f"page{i}", Priority.PAGE)) for i in range(2)]
+    waiting += [asyncio.create_task(send(f"ack{i}", Priority.ACKNOWLEDGEMENT)) for i in range(3)]
+    await asyncio.gather(first, *waiting)
+    assert order[0] == "first"
+    assert order[1:4] == ["ack0", "ack1", "ack2"] and order[4:6] == ["page0", "page1"]
+    assert order[6:] == ["card0", "card1", "card2"]
+
+
+async def test_sends_in_one_thread_keep_their_order():
+    pacer = ConversationPacer(((2, 0.05),), ((100, 1.0),))
+    order: list[int] = []
+
+    async def send(i: int) -> None:
+        async with pacer.slot(Where("19:c", "t"), Priority.CARD if i % 2 else Priority.ACKNOWLEDGEMENT):
+            order.append(i)
+
+    tasks = []
+    for i in range(6):
+        tasks.append(asyncio.create_task(send(i)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == list(range(6))
+
+
+async def test_a_cancelled_send_gives_its_place_back():
+    pacer = ConversationPacer(((100, 1.0),), ((1, 0.1),))
+    done: list[str] = []
+
+    async def send(name: str, priority: Priority) -> None:
+        async with pacer.slot(Where("19:c", name), priority):
+            done.append(name)
+
+    await send("first", Priority.CARD)
+    urgent = asyncio.create_task(send("urgent", Priority.ACKNOWLEDGEMENT))
+    later = asyncio.create_task(send("later", Priority.CARD))
+    await asyncio.sleep(0.01)
+    urgent.cancel()
+    await asyncio.gather(later)
+    assert done == ["first", "later"]
+
+
+async def test_quiet_threads_are_forgotten():
+    pacer = ConversationPacer(((2, 0.01),), ((100, 1.0),))
+    for i in range(20):
+        async with pacer.slot(Where("19:c", f"t{i}")):
+            pass
+    await asyncio.sleep(0.02)
+    pacer.forget_idle()
+    assert not pacer._sent and not pacer._locks
