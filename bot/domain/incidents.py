@@ -21,6 +21,8 @@ THRESHOLD = 66.0
 SUGGEST = 40.0
 # An open request older than this is not "what is breaking right now".
 WINDOW = timedelta(hours=4)
+# Words alone group only requests that say enough: two people writing "Hilfe!" need not mean the same thing.
+MIN_TERMS = 3
 _ERROR_CLASS = re.compile(r"\b(?:[A-Z][A-Za-z0-9]+::)*[A-Z][A-Za-z0-9]*(?:Error|Exception|Timeout|Failure)\b")
 _QUOTED = re.compile(r'"([^"]{12,200})"|“([^”]{12,200})”|„([^“”]{12,200})[“”]')
 
@@ -47,6 +49,15 @@ def _roots(received_at: datetime, open_requests: Sequence[OpenRequest]) -> list[
     return [r for r in open_requests if not r.incident and received_at - WINDOW <= r.received_at <= received_at]
 
 
+def _members(received_at: datetime, open_requests: Sequence[OpenRequest]) -> list[tuple[OpenRequest, OpenRequest]]:
+    """(request, its incident's root) for every open root and every request grouped under one: an incident is
+    described by all its requests, so a new one may match any of them (in the words its requester chose)."""
+    roots = {r.id: r for r in _roots(received_at, open_requests)}
+    members = [(r, r) for r in roots.values()]
+    members += [(r, roots[r.incident]) for r in open_requests if r.incident in roots and r.received_at <= received_at]
+    return members
+
+
 def scored(text: str, roots: Sequence[OpenRequest]) -> list[tuple[float, OpenRequest]]:
     """How alike the text is to each root (0 to 100, an error signature in common counts 100), best first."""
     mine = error_signatures(text)
@@ -57,7 +68,7 @@ def scored(text: str, roots: Sequence[OpenRequest]) -> list[tuple[float, OpenReq
     for root, their in others:
         if mine and mine & error_signatures(root.text):
             result.append((100.0, root))
-        elif tokens and their:
+        elif len(set(tokens)) >= MIN_TERMS and len(set(their)) >= MIN_TERMS:
             result.append((_similarity(tokens, their, weights), root))
     return sorted(result, key=lambda pair: (-pair[0], pair[1].received_at))
 
@@ -66,10 +77,14 @@ def incident_for(text: str, received_at: datetime, open_requests: Sequence[OpenR
                  threshold: float = THRESHOLD) -> OpenRequest | None:
     """The open root request this one belongs with, or None when no match is certain.
 
-    Only roots count (a grouped request points at its root), only within WINDOW, and the earliest of the
-    certain matches wins, so a whole rush ends up under the request that started it.
+    The text is compared with every open incident's requests (roots and the requests grouped under them, within
+    WINDOW); a match joins the incident's root, and the earliest of the certain matches wins, so a whole rush
+    ends up under the request that started it.
     """
-    matches = [root for score, root in scored(text, _roots(received_at, open_requests)) if score >= threshold]
+    members = _members(received_at, open_requests)
+    root_of = {request.id: root for request, root in members}
+    matches = [root_of[request.id] for score, request in scored(text, [request for request, _ in members])
+               if score >= threshold]
     return min(matches, key=lambda r: r.received_at) if matches else None
 
 

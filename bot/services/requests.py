@@ -692,7 +692,7 @@ class RequestDesk:
             answer = root.answer_given() or root.outcome.label
             await self._messenger.send(Post(child.address, Text(
                 f"{mention.tag} this was the same problem as [{root.requester.name}'s request]({link}). "
-                f"{root.outcome.label}, from {who.name}: {answer}", (mention,)), Priority.PAGE))
+                f"{root.outcome.label}, from {(root.outcome_by or who).name}: {answer}", (mention,)), Priority.PAGE))
             child = await self._change(child.id, lambda r: r.noting(shared=True))
         now = self._clock()
         try:
