@@ -49,8 +49,11 @@ REDELIVERY_WINDOW_SECONDS = 24 * 3600
 # "Recurring" means: like at least this many requests of the last RECURRING_DAYS days.
 RECURRING_MIN = 2
 RECURRING_DAYS = 30
-# Escalations of one channel that fall due within this many seconds go out as one message.
-DIGEST_SECONDS = 10
+# Escalations of one channel that fall due within the same DIGEST_SECONDS go out as one message, sent
+# DIGEST_SETTLE_SECONDS after that window closes (room for the last escalation's write to land): a deadline is
+# late by at most their sum, and a burst of requests, whose deadlines fall within seconds, gets one message.
+DIGEST_SECONDS = 3
+DIGEST_SETTLE_SECONDS = 1
 # The ticket job is queued just before the triage is written; this long it waits for that write to land.
 TRIAGE_LANDING_SECONDS = 60
 
@@ -147,8 +150,7 @@ class RequestDesk:
                     f"({minutes} min).")
         else:
             text = (f"Thanks {who.tag}! It's outside working hours ({self.catalogue.calendar.describe()}), so support may "
-                    f"not answer right away, but {whom[0].lower() + whom[1:]} First response target: "
-                    f"**{format_when(request.target_at, self._tz)}**.")
+                    f"not answer right away. {whom} First response target: **{format_when(request.target_at, self._tz)}**.")
         duty = status.today if status.week else None
         if duty and duty.fallback_covering:
             text += f" ({status.name(status.week.fallback)} covers today as fallback.)"
@@ -213,8 +215,9 @@ class RequestDesk:
         ack, paged = self.acknowledgement(request, status)
         return Opened(request, prepared, ack, paged, "")
 
-    async def _status(self) -> SupportStatus:
-        return await self._lookup.status()
+    async def _status(self, fresh: bool = False) -> SupportStatus:
+        """Who is on duty: for paging and escalations the lookup's short cache will do; rights need `fresh`."""
+        return await self._lookup.status(cached=not fresh)
 
     def card(self, request: SupportRequest) -> Card:
         """The triage card for a request as it is now (view data; the adapter renders it)."""
@@ -335,7 +338,7 @@ class RequestDesk:
     # ------------------------------------------------------------------ the clock
 
     async def _escalate(self, job: Job) -> None:
-        """A request's deadline passed: its channel's digest for this level runs within DIGEST_SECONDS, so several
+        """A request's deadline passed: its channel's digest for this level runs when the window closes, so several
         requests waiting in one channel get one message that lists them, not one message each."""
         level = int(job.payload["level"])
         stored = await self._requests.get(job.payload["request"])
@@ -344,7 +347,7 @@ class RequestDesk:
         place = stored.value.address.place
         bucket = int(self._clock().timestamp() // DIGEST_SECONDS) + 1
         await self._jobs.enqueue(Job(f"digest|{place}|{level}|{bucket}", "request.digest",
-                                     datetime.fromtimestamp(bucket * DIGEST_SECONDS, timezone.utc),
+                                     datetime.fromtimestamp(bucket * DIGEST_SECONDS + DIGEST_SETTLE_SECONDS, timezone.utc),
                                      {"place": place, "level": level, "address": stored.value.address.top().to_json()}))
 
     def _deadline(self, request: SupportRequest, level: int) -> datetime:
@@ -407,7 +410,7 @@ class RequestDesk:
 
     async def _allowed(self, who: Person, request_id: str | None = None, action: Action = Action.HANDLE) -> SupportStatus:
         """The permission policy, from the stored week, roster and request (its claimer keeps rights until resolved)."""
-        status = await self._status()
+        status = await self._status(fresh=True)
         stored = await self._requests.get(request_id) if request_id else None
         claimer = stored.value.claimed_by.aad_object_id if stored and stored.value.claimed_by else ""
         facts = status.facts(claimer, bool(stored and stored.value.resolved))
@@ -558,7 +561,7 @@ class RequestDesk:
         if stored is None:
             return None
         request = stored.value
-        status = await self._status()
+        status = await self._status(fresh=True)
         claimer = request.claimed_by.aad_object_id if request.claimed_by else ""
         if may(who.aad_object_id, Action.RESPOND, status.facts(claimer, request.resolved)):
             if request.clock_running:

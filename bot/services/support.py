@@ -43,8 +43,8 @@ class Watched:
 class SupportLookup:
     """The one place that reads the team for "who is on duty now", for paging, cards, escalations and rights.
 
-    A request's acknowledgement names today's duty, so the answer is cached for the day (see CACHE_SECONDS):
-    the acknowledgement then waits for no read.
+    A request's acknowledgement names today's duty, so that answer may come from a short cache (CACHE_SECONDS)
+    and the acknowledgement then waits for no read; who may do what is decided on a fresh read.
     """
 
     def __init__(self, *, members: MemberRepository, weeks: WeekRepository, absences: AbsenceRepository,
@@ -70,11 +70,12 @@ class SupportLookup:
         self._cached = None
         self._version += 1
 
-    async def status(self, now: datetime | None = None) -> SupportStatus:
-        """The status now: cached for the day when fresh, else read in three round trips, in parallel."""
+    async def status(self, now: datetime | None = None, *, cached: bool = False) -> SupportStatus:
+        """The status now, read in three round trips in parallel; with `cached`, the day's answer of the last
+        CACHE_SECONDS if there is one. Rights are always decided on a fresh read; paging may use the cache."""
         now = now or self._clock()
         today = now.astimezone(self._tz).date()
-        if self._cached and self._cached[0] == today and self._monotonic() - self._cached[1] < CACHE_SECONDS:
+        if cached and self._cached and self._cached[0] == today and self._monotonic() - self._cached[1] < CACHE_SECONDS:
             cached = self._cached[2]
             return SupportStatus(now, cached.iteration, cached.week, cached.next_iteration, cached.next_week,
                                  cached.members, cached.today, cached.local_day, cached.away_today, cached.working_day)

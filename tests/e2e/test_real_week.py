@@ -77,7 +77,8 @@ async def mention(http, bot, connector, text: str, who: str = OLGA, channel: str
 async def test_a_request_that_starts_with_a_command_word_pages_the_pair(http, desk, connector, text):
     opened = await open_request(http, desk, connector, text)
     assert len(acks(connector, opened.thread)) == 1
-    assert any("Support pair: <at>Dora Dev</at> and <at>Paula Pair</at>" in t for t in texts_in(connector, opened.thread))
+    (ack,) = acks(connector, opened.thread)
+    assert "I've paged support: <at>Dora Dev</at> and <at>Paula Pair</at>." in ack
     card, _ = card_in(connector, opened.thread)
     assert "Support request" in json.dumps(card)
     assert not any("Support pair for the next iteration" in json.dumps(c) for c in connector.cards())
@@ -100,11 +101,11 @@ async def test_the_requester_asking_in_the_thread_gets_the_state_and_pages_nobod
     await connector.wait_for(before + 1)
     state = connector.sent[before].body["text"]
     assert connector.sent[before].conversation_id == opened.thread
-    assert "This is Olga Ops's request from" in state and "I paged Dora Dev, Paula Pair and Nico New" in state
+    assert "This is Olga Ops's request from" in state and "I paged Dora Dev and Paula Pair;" in state
     assert "nobody from support has answered yet" in state
     await asyncio.sleep(0.5)
     assert len(acks(connector, opened.thread)) == 1
-    assert sum("Support pair:" in t for t in texts_in(connector, opened.thread)) == 1
+    assert sum("I've paged" in t for t in texts_in(connector, opened.thread)) == 1
     assert sum(1 for s in connector.sent if s.body.get("attachments") and s.method == "POST") == 1
     # The requester is not support: the clock keeps running and escalates.
     await connector.wait_until(lambda c: any("⏰" in t for t in texts_in(c, opened.thread)), timeout=8, what="escalation")
@@ -121,7 +122,7 @@ async def test_support_mentioning_the_bot_in_the_thread_is_the_first_response(ht
     await asyncio.sleep(2.8)  # past the 2 s target
     texts = texts_in(connector, opened.thread)
     assert not any("⏰" in t for t in texts) and len(acks(connector, opened.thread)) == 1
-    assert sum("Support pair:" in t for t in texts) == 1
+    assert sum("I've paged" in t for t in texts) == 1
 
 
 async def test_a_claimers_plain_reply_in_the_thread_also_counts_and_is_not_a_new_request(http, desk, connector):
@@ -156,9 +157,10 @@ async def test_someone_away_is_not_paged_and_a_gap_pages_the_fallback(http, star
     bot = start_bot(**desk_env)
     opened = await open_request(http, bot, connector)
     await connector.wait_until(lambda c: len(c.created) >= 2, what="the 1:1s")
-    page = next(t for t in texts_in(connector, opened.thread) if "Support pair:" in t)
+    (page,) = acks(connector, opened.thread)
     assert "<at>Paula Pair</at>" not in page
-    assert "Paula Pair is off today, so only one person is on duty: also paging <at>Fritz Fallback</at>" in page
+    assert "⚠️ Paula Pair is off today, so only one person is on duty; Fritz Fallback paged as well." in page
+    assert "I've paged support: <at>Dora Dev</at> and <at>Fritz Fallback</at>." in page
     await asyncio.sleep(0.3)
     assert {c["members"][0]["id"] for c in connector.created} == {DORA, FRITZ}
     await connector.wait_until(lambda c: any("⏰" in t for t in texts_in(c, opened.thread)), timeout=8, what="escalation")
@@ -169,7 +171,7 @@ async def test_without_production_access_on_duty_the_leads_are_paged(http, start
     await away_today(storage, DORA, FRITZ)
     bot = start_bot(**desk_env)
     opened = await open_request(http, bot, connector)
-    page = next(t for t in texts_in(connector, opened.thread) if "Support pair:" in t)
+    (page,) = acks(connector, opened.thread)
     assert "Dora Dev and Fritz Fallback are off today" in page or "Dora Dev is off today" in page
     assert "nobody on duty has production access" in page and "<at>Lars Lead</at>" in page
     assert "<at>Dora Dev</at>" not in page and "<at>Fritz Fallback</at>" not in page
@@ -234,7 +236,7 @@ async def test_a_day_swap_is_accepted_once_by_the_taker_and_keeps_the_fallback_d
     _, again = await post(http, desk, accept(FRITZ))
     assert "already accepted" in again["value"]
     opened = await open_request(http, desk, connector)
-    page = next(t for t in texts_in(connector, opened.thread) if "Support pair:" in t)
+    (page,) = acks(connector, opened.thread)
     assert "<at>Fritz Fallback</at>" in page and "<at>Dora Dev</at>" not in page
 
 

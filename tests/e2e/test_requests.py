@@ -70,10 +70,10 @@ async def test_acknowledges_at_once_pages_the_pair_and_posts_the_card(http, desk
     assert elapsed < 1.0
     thread = activity["conversation"]["id"]
     assert ack.conversation_id == thread and ack.activity_id == activity["id"]
-    assert "Thanks <at>Olga Ops</at>! I've paged the support pair. First response target: **" in ack.body["text"]
+    assert "Thanks <at>Olga Ops</at>! I've paged support: <at>Dora Dev</at> and <at>Paula Pair</at>. First response target: **" in ack.body["text"]
     assert ack.body["entities"][0]["mentioned"]["id"] == f"29:{OLGA}"
     await connector.wait_until(lambda c: len(c.created) == 2, what="two 1:1 chats")
-    page = next(t for t in texts_in(connector, thread) if "Support pair" in t)
+    page = ack.body["text"]
     assert "<at>Dora Dev</at>" in page and "<at>Paula Pair</at>" in page and "Observing: <at>Nico New</at>" in page
     card, _ = card_in(connector, thread)
     assert "The tour export fails with a 500" in json.dumps(card) and "Olga Ops" in json.dumps(card)
@@ -81,6 +81,11 @@ async def test_acknowledges_at_once_pages_the_pair_and_posts_the_card(http, desk
     assert {c["members"][0]["id"] for c in connector.created} == {DORA, PAULA}
     direct = [s.body["text"] for s in connector.sent if s.conversation_id.startswith("a:1to1-")]
     assert len(direct) == 2 and all("Open the thread" in t and "teams.microsoft.com/l/message/" in t for t in direct)
+    mentioned = {e["mentioned"]["id"] for e in ack.body["entities"]}
+    assert {DORA, PAULA, NICO} <= mentioned
+    # Two channel messages before anyone responds: the acknowledgement that pages, and the card.
+    await asyncio.sleep(0.5)
+    assert [bool(s.body.get("attachments")) for s in connector.sent if s.conversation_id == thread] == [False, True]
 
 
 async def test_redelivered_message_is_acknowledged_once(http, desk, connector):
@@ -368,8 +373,7 @@ async def test_outside_working_hours_the_ack_says_so_and_still_pages(http, start
     bot = start_bot(**{**desk_env, "SUPPORT_CONFIG": str(config)})
     opened = await open_request(http, bot, connector)
     ack = next(t for t in texts_in(connector, opened.thread) if t.startswith("Thanks"))
-    assert "outside working hours" in ack and "I've paged them anyway" in ack
-    assert any("Support pair" in t for t in texts_in(connector, opened.thread))
+    assert "outside working hours" in ack and "so support may not answer right away. I've paged support: <at>Dora Dev</at>" in ack
 
 
 async def test_with_nobody_on_the_rotation_the_leads_are_paged(http, start_bot, desk_env, connector, storage_env):
