@@ -401,3 +401,29 @@ def test_an_invalid_support_config_stops_start_up_with_its_lines(start_bot, tmp_
     line = bot.log().strip().splitlines()[-1]
     assert line.startswith("configuration error: SUPPORT_CONFIG: line 2: working_hours.start")
     assert "line 5: docs[0].url must be an http(s) URL" in line
+
+
+async def test_several_waiting_requests_get_one_escalation_that_lists_them(http, desk, connector):
+    texts = ["The tour export for Hamburg fails with a 500", "Kann mir jemand Zugriff auf Metabase geben?",
+             "Rechnung für Händler Nordsee Feinkost ist doppelt"]
+    activities_ = [activities.channel_mention(text, connector.url, aad=OLGA, name="Olga Ops") for text in texts]
+    await asyncio.gather(*(post(http, desk, a) for a in activities_))
+    threads = [a["conversation"]["id"] for a in activities_]
+    channel = threads[0].split(";")[0]
+
+    def marked(mark: str) -> list[str]:
+        return [s.body.get("text") or "" for s in connector.sent if mark in (s.body.get("text") or "")]
+
+    await connector.wait_until(lambda c: marked("🚨"), timeout=15, what="the lead escalation")
+    await asyncio.sleep(1.5)
+    (first,), (second,) = marked("⏰"), marked("🚨")
+    assert first.startswith("⏰ 3 requests have had no response") and second.startswith("🚨 3 requests")
+    for activity in activities_:
+        assert f"/{activity['id']}?" in first and f"/{activity['id']}?" in second  # a link to each thread
+    assert "<at>Dora Dev</at>" in first and "<at>Lars Lead</at>" in second
+    # One message each, in the channel itself; the threads get no escalation of their own.
+    assert [s.conversation_id for s in connector.sent if "⏰" in (s.body.get("text") or "")] == [channel]
+    assert not any("⏰" in t or "🚨" in t for thread in threads for t in texts_in(connector, thread))
+    # Each card shows it was escalated.
+    for thread in threads:
+        assert "escalat" in json.dumps(card_in(connector, thread)[0]).lower()
