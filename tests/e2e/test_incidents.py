@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from tests.e2e.conftest import DORA, OLGA, PAULA, post
-from tests.e2e.test_requests import NAMES, Opened, card_in, open_request, texts_in, triage
+from tests.e2e.test_requests import NAMES, Opened, all_actions, card_in, open_request, texts_in, triage
 from tests.support import activities
 from tests.support.cardcheck import assert_valid_cards
 from tests.support.cards import find_action
@@ -40,7 +40,7 @@ def chats_with(connector) -> set[str]:
 async def click_on(http, bot, connector, thread: str, verb: str, who: str, title: str | None = None, **inputs):
     """Click a button (by verb, or by title when several share it) on the latest card in the thread."""
     card, card_id = card_in(connector, thread)
-    actions = [a for a in _actions(card) if (a.get("verb") == verb) and (title is None or a.get("title") == title)]
+    actions = [a for a in all_actions(card) if (a.get("verb") == verb) and (title is None or a.get("title") == title)]
     assert actions, (verb, title, json.dumps(card)[:2000])
     return await click_with(http, bot, connector, thread, verb, {**actions[0]["data"], **inputs}, who)
 
@@ -53,19 +53,6 @@ async def click_with(http, bot, connector, thread: str, verb: str, data: dict, w
     status, body = await post(http, bot, activity)
     assert status == 200, body
     return body
-
-
-def _actions(card: dict) -> list[dict]:
-    found, stack = [], [card]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
-                found.append(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
 
 
 async def test_a_near_duplicate_is_grouped_acknowledged_with_a_link_and_pages_nobody(http, desk, connector):

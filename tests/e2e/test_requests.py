@@ -140,7 +140,7 @@ async def test_an_outdated_card_gets_the_current_state(http, desk, connector):
     opened = await open_request(http, desk, connector)
     stale, _ = card_in(connector, opened.thread)
     await click(http, desk, connector, opened, "request.claim", DORA)
-    question = next(a for a in _all_actions(stale) if a.get("verb") == "request.triage" and a["data"]["outcome"] == "question")
+    question = next(a for a in all_actions(stale) if a.get("verb") == "request.triage" and a["data"]["outcome"] == "question")
     data = dict(question["data"], question_answer="Restart it")
     activity = activities.card_action("request.triage", data, connector.url, reply_to=opened.card_id, aad=PAULA,
                                       name="Paula Pair", conversation_id=opened.thread)
@@ -224,7 +224,7 @@ async def test_teams_throttling_on_the_acknowledgement_is_retried(http, desk, co
 
 async def triage(http, bot, connector, opened, who, outcome, **inputs):
     card, _ = card_in(connector, opened.thread)
-    action = next(a for a in _all_actions(card) if a.get("verb") == "request.triage" and a["data"]["outcome"] == outcome)
+    action = next(a for a in all_actions(card) if a.get("verb") == "request.triage" and a["data"]["outcome"] == outcome)
     data = dict(action["data"], **inputs)
     activity = activities.card_action("request.triage", data, connector.url, reply_to=opened.card_id, aad=who,
                                       name=NAMES[who], conversation_id=opened.thread)
@@ -233,7 +233,8 @@ async def triage(http, bot, connector, opened, who, outcome, **inputs):
     return body
 
 
-def _all_actions(card: dict) -> list[dict]:
+def all_actions(card: dict) -> list[dict]:
+    """Every action on a card, nested ones included."""
     found, stack = [], [card]
     while stack:
         node = stack.pop()
