@@ -85,6 +85,9 @@ class Faulted:
     rule: str
 
 
+# Set on a request whose answer a `lose` failure will drop, so the send it records is marked.
+ANSWER_LOST = web.RequestKey("answer_lost", bool)
+
 # Paths of the Connector's routes, for Failure.path.
 CREATE_PATH = r"/v3/conversations"
 ACTIVITIES_PATH = r"/v3/conversations/[^/]+/activities(/[^/]+)?"
@@ -117,10 +120,10 @@ class Connector:
         self.failures.append(failure)
         return failure
 
-    def fail_for(self, seconds: float, **rule) -> Failure:
-        """Misbehave for every matching request during the next `seconds`; see Failure for the arguments."""
+    def fail_for(self, duration: float, **rule) -> Failure:
+        """Misbehave for every matching request during the next `duration` seconds; see Failure for the arguments."""
         now = time.monotonic()
-        return self.fail(times=10**9, after=now, until=now + seconds, **rule)
+        return self.fail(times=10**9, after=now, until=now + duration, **rule)
 
     @web.middleware
     async def _misbehave(self, request: web.Request, handler) -> web.StreamResponse:
@@ -140,9 +143,10 @@ class Connector:
         if failure.mode == "hang":
             await asyncio.sleep(failure.seconds)
         elif failure.mode == "lose":
-            request["answer_lost"] = True
+            request[ANSWER_LOST] = True
             await handler(request)
-        request.transport.close()
+        if request.transport is not None:  # None when the bot gave up first (a hang longer than its timeout)
+            request.transport.close()
         # The bot reads the closed connection before this handler returns; nothing more is written.
         await asyncio.sleep(0.5)
         return web.Response(status=204)
@@ -167,7 +171,7 @@ class Connector:
         activity_id = request.match_info.get("activity")
         new_id = activity_id if method == "PUT" else f"bot-{next(self._ids)}"
         sent = Sent(method, request.match_info["conversation"], activity_id, body, request.headers.get("Authorization"),
-                    new_id, answer_lost=request.get("answer_lost", False))
+                    new_id, answer_lost=request.get(ANSWER_LOST, False))
         self.sent.append(sent)
         self._arrived.set()
         for hook in list(self.on_sent):
