@@ -17,7 +17,8 @@ The driver plays Teams and Bugsnag:
   as Teams redelivers; Teams gives up on an answer after 15 s;
 - every `bugs`-th request is triaged as Bug by Dora as soon as its triage card is there (Jira);
 - each webhook is one event of one of `errors` errors (firstException first, then exception, with rising
-  occurrences). Bugsnag gives up after 4 s; the driver delivers a webhook again after no answer or a 5xx.
+  occurrences); error k first shows up k/K of the way through. Bugsnag gives up after 4 s; the driver
+  delivers a webhook again after no answer or a 5xx.
 
 Afterwards it waits (bounded) until everything expected has arrived and nothing has moved for a while, then
 measures from the Connector's and Jira's records, the bots' HTTP answers, /healthz, the Jobs table and the
@@ -204,7 +205,9 @@ def build_traffic(mix: Mix, service_url: str) -> tuple[list[RequestCase], list[H
     occurrences: Counter[int] = Counter()
     hooks = []
     for j in range(mix.webhooks):
-        k = j % mix.errors
+        # Error k first shows up k/K of the way through the run; after that, events of the errors seen so far.
+        active = min(mix.errors, 1 + j * mix.errors // mix.webhooks)
+        k = active - 1 if active - 1 not in occurrences else rng.randrange(active)
         occurrences[k] += 1
         offset = (j + rng.random()) * mix.seconds / max(mix.webhooks, 1)
         hooks.append(HookCase(j, k, webhook(k, occurrences[k], j + 1), offset))
@@ -311,9 +314,10 @@ def percentile(values: list[float], q: float) -> float | None:
 class FaultRun:
     """Starts the world, drives the mix through the schedule, settles, measures, stops everything."""
 
-    def __init__(self, plan: Plan, workdir: Path, azurite: Azurite | None = None) -> None:
+    def __init__(self, plan: Plan, workdir: Path, azurite: Azurite | None = None, log_dir: Path | None = None) -> None:
         self.plan = plan
         self.workdir = Path(workdir)
+        self.log_dir = Path(log_dir) if log_dir is not None else self.workdir
         self.prefix = "f" + uuid.uuid4().hex[:12]
         needs_disk = any(isinstance(f, StopStorage) for f in plan.faults)
         if azurite is not None and needs_disk and azurite.location is None:
@@ -375,7 +379,8 @@ class FaultRun:
         self.jira.url = await self._serve(self.jira.app())
         await seed_rotation(self.azurite.connection_string, self.prefix)
         env = self.bot_env()
-        self.bots = [BotProcess(env, self.workdir / f"faults-bot{i}.log") for i in range(self.plan.instances)]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.bots = [BotProcess(env, self.log_dir / f"faults-bot{i}.log") for i in range(self.plan.instances)]
         for bot in self.bots:
             bot.log_path.unlink(missing_ok=True)
         await asyncio.gather(*(asyncio.to_thread(bot.start) for bot in self.bots))
@@ -529,6 +534,11 @@ class FaultRun:
             name = f"request {case.index}"
             if kinds["refused"] and not kinds["ack"]:
                 continue  # told the requester that it could not be recorded
+            directs = [s for aad in PAGED for s in by_conversation[f"a:1to1-{aad}"]
+                       if f"parentMessageId={case.root}" in (s.body.get("text") or "")]
+            if not kinds and not directs:
+                found.append((name, "nothing at all: no acknowledgement, page, card or 1:1"))
+                continue
             found.append((name, "" if kinds["ack"] else "no acknowledgement"))
             found.append((name, "" if kinds["page"] else "no page"))
             found.append((name, "" if kinds["card"] else "no triage card"))
@@ -731,7 +741,7 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
                         "sent_s": None if case.sent_at is None else round(case.sent_at - run.t0, 2),
                         "deliveries": [f"bot {d.bot}: {d.outcome}" for d in case.deliveries],
                         "sends": [f"{s.at - run.t0:.2f} {kind_of(s)}" for s in thread]})
-        if case.bug and case.click_note:
+        if case.bug and case.click_note and thread:
             lost.append(f"request {case.index}: {case.click_note}")
     lost += [f"{what}: {why}" for what, why in run._expectations() if why]
 
@@ -866,6 +876,12 @@ def why_not_acked(run: FaultRun, case: RequestCase) -> str:
     """A best guess at why a request got no acknowledgement, from its deliveries and the Connector's log."""
     outcomes = [d.outcome for d in case.deliveries]
     thread_faults = [f for f in run.connector.faulted if case.thread in f.path]
+    assert run.world is not None
+    storage_down = any(start <= d.at <= end for d in case.deliveries for start, end in run.world.storage_windows())
+    if storage_down and thread_faults:
+        rules = "; ".join(dict.fromkeys(f"{f.mode} {f.status or ''}".strip() for f in thread_faults))
+        return (f"it arrived while Table Storage was down, so it was not recorded, and the notice saying so was cut "
+                f"off by the Connector ({rules}): the requester heard nothing")
     if thread_faults:
         rules = "; ".join(dict.fromkeys(f"{f.mode} {f.status or ''}".strip() for f in thread_faults))
         return (f"the Connector failed the acknowledgement ({rules}) longer than the bot retries within the turn; "
@@ -889,6 +905,8 @@ def crash_to_page(run: FaultRun, case: RequestCase, acks: list[Sent], pages: lis
         took = [d for d in case.deliveries if d.bot == kill.bot and kill.at - CRASH_WINDOW <= d.at <= kill.at]
         if not took or (pages and pages[0].at <= kill.at):
             continue
+        if not pages and not (acks and acks[0].at <= kill.at):
+            continue  # no sign that it was ever recorded (e.g. refused while storage was down): counted as lost
         return [{"request": case.index, "bot": kill.bot, "armed": case.armed_kill,
                  "acked": bool(acks) and acks[0].at <= kill.at, "kill_s": round(kill.at - run.t0, 2),
                  "seconds": round(pages[0].at - kill.at, 2) if pages else None}]
