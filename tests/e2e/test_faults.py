@@ -88,7 +88,7 @@ async def test_connector_faults_apply_in_their_window_and_are_logged(connector):
 
 async def test_jira_windows_lost_answers_and_search_lag_in_seconds(jira: Jira):
     jira.fail_for(0.3, status=429, retry_after="2")
-    jira.search_lag_seconds = 0.5
+    jira.search_lag_seconds = 1.5
     jira.lose_next_creates(2)
     auth = {"Authorization": "Basic " + base64.b64encode(f"{jira.email}:{jira.api_token}".encode()).decode()}
     fields = {"project": {"key": "EDGE"}, "summary": "s", "issuetype": {"name": "Bug"}, "labels": ["supportbot-1"]}
@@ -106,7 +106,7 @@ async def test_jira_windows_lost_answers_and_search_lag_in_seconds(jira: Jira):
                 return len((await answer.json())["issues"])
 
         assert await found() == 0  # Jira's index has not caught up yet
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(1.6)
         assert await found() == 2
     assert len(jira.labelled("supportbot-1")) == 2
     assert [what for _, _, _, what in jira.faulted] == ["window: 429", "lost the answer to EDGE-1", "lost the answer to EDGE-2"]
@@ -151,7 +151,8 @@ async def test_the_schedule_applies_each_fault_at_its_time(connector, jira):
                               ConnectorFault(at=0.1, seconds=1, path=ANY_THREAD, status=429, retry_after="2")])
     await schedule.start(world)
     await world.drain()
-    assert [round(at, 1) for at, _ in schedule.applied] == [0.1, 0.3]
+    (first, _), (second, _) = schedule.applied
+    assert 0.1 <= first < second and 0.3 <= second < 0.8
     assert schedule.applied[0][1].startswith("Connector, for 1 s, all requests to ") and "429 Retry-After: 2" in schedule.applied[0][1]
     assert connector.failures[0].until - connector.failures[0].after == pytest.approx(1.0, abs=0.05)
     assert [e.kind for e in world.events] == ["fault", "fault"]
