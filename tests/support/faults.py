@@ -942,6 +942,7 @@ def render(report: dict) -> str:
         ("highest failed attempt of a job / looping", f"{j['max_attempts']} / {len(j['looping']) + len(j['still_failing'])}"),
         ("Connector requests / faulted / answers lost",
          f"{report['connector']['requests']} / {report['connector']['faulted']} / {report['connector']['answers_lost']}"),
+        ("ERROR lines in the bots' logs", report["logs"]["levels"].get("ERROR", 0)),
         ("settled after (s), complete", f"{report['settle']['seconds']}, {report['settle']['complete']}"),
     ]
     width = max(len(name) for name, _ in rows)
@@ -960,6 +961,8 @@ def render(report: dict) -> str:
         lines.append(f"stuck: {what} {seconds:.1f} s past due")
     for item in report["late_s"]["teams_answers_over_10_s"]:
         lines.append(f"slow answer: {item}")
+    for line in dict.fromkeys(report["logs"]["errors"]):
+        lines.append(f"ERROR logged: {' '.join(line.split())[:160]}")
     for job in j["still_failing"]:
         lines.append(f"still failing: {job['kind']} {job['id']} after {job['attempts']} attempts: {job['last_error'][:120]}")
     lines.append("")
