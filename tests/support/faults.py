@@ -12,7 +12,8 @@ like the `desk` fixture plus the Bugsnag webhook and a fixed alert channel.
 
 The driver plays Teams and Bugsnag:
 - each support request is a channel @mention from Olga Ops in #backend, its own thread, sent at its time;
-  the bots take turns (round robin over the instances that are up). When a POST gets no answer, a
+  each names a problem of its own, except `incidents` of them, which repeat the request before them (the bot
+  groups those into that request's incident: acknowledged, but nobody is paged again); the bots take turns (round robin over the instances that are up). When a POST gets no answer, a
   connection error or a 5xx, it is delivered again (to the next instance that is up) after 1, 2, 4, 4, 4 s,
   as Teams redelivers; Teams gives up on an answer after 15 s;
 - every `bugs`-th request is triaged as Bug by Dora as soon as its triage card is there (Jira);
@@ -53,6 +54,8 @@ SECRET = "faults-webhook-secret-0123456789abcdef"
 ALERTS = "19:faults0alerts0channel@thread.tacv2"
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "bugsnag" / "first_exception.json").read_text())
 PAGED = {DORA: "Dora Dev", PAULA: "Paula Pair"}  # the pair on duty: each request writes to them 1:1
+GROUPED = "the same problem as"  # in the acknowledgement of a request grouped into an incident
+REFUSED = "I couldn't record this request"  # the start of the notice when Table Storage is down
 TEAMS_TIMEOUT = 15.0  # Teams gives a bot 10-15 s to answer an activity
 BUGSNAG_TIMEOUT = 4.0  # Bugsnag gives up on a webhook after 4 s
 REDELIVERY_PAUSES = (1.0, 2.0, 4.0, 4.0, 4.0)  # before the 2nd, 3rd, ... delivery of the same activity or webhook
@@ -70,7 +73,8 @@ STORAGE_GRACE = 3.0
 
 @dataclass(frozen=True)
 class Mix:
-    """What the driver sends: N requests, M webhooks for K errors, spread over `seconds`; `bugs` requests go to Jira."""
+    """What the driver sends: N requests, M webhooks for K errors, spread over `seconds`; `bugs` requests go to Jira,
+    `incidents` requests repeat the problem of the request before them."""
 
     requests: int = 8
     webhooks: int = 30
@@ -78,6 +82,7 @@ class Mix:
     seconds: float = 10.0
     bugs: int = 2
     seed: int = 7
+    incidents: int = 1
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class RequestCase:
     activity: dict
     offset: float
     bug: bool
+    repeats: int | None = None  # the request whose problem this one repeats (an incident), if any
     deliveries: list[Delivery] = field(default_factory=list)
     clicks: list[Delivery] = field(default_factory=list)
     sent_at: float | None = None
@@ -191,17 +197,41 @@ def webhook(k: int, occurrence: int, event: int) -> dict:
     return body
 
 
+def problem(rng: random.Random) -> str:
+    """A problem no other request of the run shares: made-up words, so that no two are grouped as one incident."""
+    def word() -> str:
+        return "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(3))
+    return f"the {word()} {word()} of depot {word()} is {word()}"
+
+
 def build_traffic(mix: Mix, service_url: str) -> tuple[list[RequestCase], list[HookCase]]:
     """The requests and webhooks of a mix, each at its own time in [0, mix.seconds), deterministic for a seed."""
     rng = random.Random(mix.seed)
+    words = random.Random(f"{mix.seed} words")  # its own, so the times stay those of the seed
     every = max(mix.requests // mix.bugs, 1) if mix.bugs else 0
+    bugs = {i for i in range(mix.requests) if every and i % every == every - 1}
+    bugs = set(sorted(bugs)[:mix.bugs])
+    # An incident repeats a request that is still open when it arrives: never a bug's (a filed bug is resolved).
+    spacing = mix.requests / (mix.incidents + 1) if mix.incidents else 0
+    repeats: dict[int, int] = {}
+    for k in range(mix.incidents):
+        wanted = round(spacing * (k + 1))
+        fits = [i for i in range(1, mix.requests) if i not in bugs and i - 1 not in bugs and i - 1 not in repeats
+                and i not in repeats and i + 1 not in repeats]
+        if fits:
+            i = min(fits, key=lambda i: abs(i - wanted))
+            repeats[i] = i - 1
+    texts: list[str] = []
     requests = []
     for i in range(mix.requests):
-        text = f"Fault run request {i}: the tour export for depot {i} fails with a 500, drivers are waiting"
+        if i in repeats:
+            text = texts[repeats[i]].replace(f"request {repeats[i]}:", f"request {i}:") + ", same here again"
+        else:
+            text = f"Fault run request {i}: {problem(words)}"
+        texts.append(text)
         activity = activities.channel_mention(text, service_url, aad=OLGA, name="Olga Ops")
         offset = (i + rng.random()) * mix.seconds / max(mix.requests, 1)
-        bug = bool(every) and i % every == every - 1 and sum(r.bug for r in requests) < mix.bugs
-        requests.append(RequestCase(i, activity, offset, bug))
+        requests.append(RequestCase(i, activity, offset, i in bugs, repeats.get(i)))
     occurrences: Counter[int] = Counter()
     hooks = []
     for j in range(mix.webhooks):
@@ -250,24 +280,57 @@ async def pending_jobs(connection_string: str, prefix: str) -> list[dict]:
 
 
 def kind_of(sent: Sent) -> str:
-    """What a send to the Connector was, from its text or attachments."""
+    """What a send to the Connector was, from its text or attachments.
+
+    The acknowledgement of a request is also its page ("I've paged support: …"); one grouped into an incident
+    ("… the same problem as …") pages nobody. Escalations of one channel may go out as one digest in the
+    channel itself, listing each request's thread by a link.
+    """
     text = sent.body.get("text") or ""
     if sent.method == "PUT":
         return "card update"
     if sent.body.get("attachments"):
         return "card"
     for prefix, kind in (("Thanks <at>", "ack"), ("⏰", "escalation 1"), ("🚨", "escalation 2"),
-                         ("I couldn't record this request", "refused"), ("Sorry, something went wrong", "apology"),
-                         ("Hi <at>", "hint")):
+                         (REFUSED, "refused"), ("Sorry, something went wrong", "apology"), ("Hi <at>", "hint")):
         if text.startswith(prefix):
-            return kind
-    if "Support pair:" in text or text.startswith(("Nobody is on the support rotation", "A new request is waiting")):
-        return "page"
+            return "grouped ack" if kind == "ack" and GROUPED in text else kind
     if " filed as [" in text:
         return "ticket"
     if text.startswith("Filed as ["):
         return "alert ticket"
     return "other"
+
+
+def links_to(sent: Sent, root: str) -> bool:
+    """True when a message links a request's thread (a 1:1 page, an escalation digest)."""
+    return re.search(rf"parentMessageId={re.escape(root)}(?![0-9A-Za-z])", sent.body.get("text") or "") is not None
+
+
+def request_sends(by_conversation: dict[str, list[Sent]], case: "RequestCase") -> dict[str, list[Sent]]:
+    """What reached a request, by kind: its thread's messages, the channel's digests that list it, its 1:1 pages.
+
+    "ack" is every acknowledgement; "page" those that paged (all but one grouped into an incident).
+    """
+    found: dict[str, list[Sent]] = defaultdict(list)
+    for sent in by_conversation[case.thread]:
+        found[kind_of(sent)].append(sent)
+    channel = case.thread.split(";messageid=")[0]
+    for sent in by_conversation[channel]:
+        if sent.method == "POST" and links_to(sent, case.root):
+            found[kind_of(sent)].append(sent)
+    for aad, person in PAGED.items():
+        found[f"1:1 to {person}"] = [s for s in by_conversation[f"a:1to1-{aad}"] if links_to(s, case.root)]
+    found["page"] = list(found["ack"])
+    found["ack"] = sorted(found["ack"] + found["grouped ack"], key=lambda s: s.at)
+    for kind in ("escalation 1", "escalation 2"):
+        found[kind].sort(key=lambda s: s.at)
+    return found
+
+
+def grouped(sends: dict[str, list[Sent]]) -> bool:
+    """The request was grouped into an incident: acknowledged as such and never paged on its own."""
+    return bool(sends["grouped ack"]) and not sends["page"]
 
 
 def latest_card(sends: list[Sent], card_id: str) -> dict | None:
@@ -463,7 +526,7 @@ class FaultRun:
         assert self.world is not None
         await asyncio.sleep(max(0.0, self.t0 + case.offset - time.monotonic()))
         prefer = None
-        if self.world.armed:
+        if self.world.armed and case.repeats is None:  # a request grouped into an incident pages nobody
             bot, down = self.world.armed[0]
             if self.world.ready[bot]:
                 self.world.armed.pop(0)
@@ -479,11 +542,13 @@ class FaultRun:
         """Dora triages the request as Bug from its triage card, once the card is there."""
         deadline = time.monotonic() + wait
         while (found := card_in(self.connector.sent, case.thread)) is None:
-            if any(kind_of(s) == "refused" for s in self.connector.sent if s.conversation_id == case.thread):
-                return  # not recorded (storage was down), and the requester was told: nothing to triage
+            kinds = {kind_of(s) for s in self.connector.sent if s.conversation_id == case.thread}
+            if "grouped ack" in kinds and "ack" not in kinds:
+                return  # grouped into an incident: its first request has the card
             if time.monotonic() > deadline:
-                case.click_note = f"no triage card within {wait:g} s, so no Bug click"
-                return
+                if "refused" not in kinds:
+                    case.click_note = f"no triage card within {wait:g} s, so no Bug click"
+                return  # else not recorded while storage was down, and the requester was told: nothing to triage
             await asyncio.sleep(0.2)
         card, card_id = found
         case.clicked = True
@@ -530,28 +595,27 @@ class FaultRun:
             by_conversation[sent.conversation_id].append(sent)
         found: list[tuple[str, str]] = []
         for case in self.requests:
-            kinds = Counter(kind_of(s) for s in by_conversation[case.thread])
+            sends = request_sends(by_conversation, case)
             name = f"request {case.index}"
-            if kinds["refused"] and not kinds["ack"]:
+            if sends["refused"] and not sends["ack"]:
                 continue  # told the requester that it could not be recorded
-            directs = [s for aad in PAGED for s in by_conversation[f"a:1to1-{aad}"]
-                       if f"parentMessageId={case.root}" in (s.body.get("text") or "")]
-            if not kinds and not directs:
+            if not any(sends.values()):
                 found.append((name, "nothing at all: no acknowledgement, page, card or 1:1"))
                 continue
-            found.append((name, "" if kinds["ack"] else "no acknowledgement"))
-            found.append((name, "" if kinds["page"] else "no page"))
-            found.append((name, "" if kinds["card"] else "no triage card"))
-            for aad, person in PAGED.items():
-                direct = [s for s in by_conversation[f"a:1to1-{aad}"] if f"parentMessageId={case.root}" in (s.body.get("text") or "")]
-                found.append((name, "" if direct else f"no 1:1 to {person}"))
-            if not case.bug:
-                found.append((name, "" if kinds["escalation 1"] else "no first-response escalation (⏰)"))
-                found.append((name, "" if kinds["escalation 2"] else "no lead escalation (🚨)"))
+            found.append((name, "" if sends["ack"] else "no acknowledgement"))
+            if grouped(sends):
+                continue  # its incident's first request is paged, carded and escalated for it
+            found.append((name, "" if sends["page"] else "no page"))
+            found.append((name, "" if sends["card"] else "no triage card"))
+            for person in PAGED.values():
+                found.append((name, "" if sends[f"1:1 to {person}"] else f"no 1:1 to {person}"))
+            if not case.clicked:
+                found.append((name, "" if sends["escalation 1"] else "no first-response escalation (⏰)"))
+                found.append((name, "" if sends["escalation 2"] else "no lead escalation (🚨)"))
             elif not case.click_note:
                 label = f"supportbot-{case.root}"
                 found.append((name, "" if self.jira.labelled(label) else "no Jira ticket"))
-                found.append((name, "" if kinds["ticket"] else "no 'filed as' post"))
+                found.append((name, "" if sends["ticket"] else "no 'filed as' post"))
         for k in range(self.plan.mix.errors):
             accepted = sum(h.accepted for h in self.hooks if h.error == k)
             if not accepted:
@@ -700,38 +764,34 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
                            "reason": explain(run, copies, logs["lost_leases"])})
 
     # Requests.
-    acked_once = paged = carded = refused = 0
+    acked_once = paged = carded = refused = incident = 0
     to_ack, to_page, crash_pages, threads = [], [], [], []
     late: dict[str, float] = {}  # seconds after its due time that a page or an escalation arrived
     not_acked: list[dict] = []
     for case in run.requests:
         thread = by_conversation[case.thread]
-        by_kind: dict[str, list[Sent]] = defaultdict(list)
-        for sent in thread:
-            by_kind[kind_of(sent)].append(sent)
+        by_kind = request_sends(by_conversation, case)
         acks, pages = by_kind["ack"], by_kind["page"]
         if by_kind["refused"] and not acks:
             refused += 1
         acked_once += len(acks) == 1
         paged += bool(pages)
+        incident += grouped(by_kind)
         carded += bool(by_kind["card"])
         if not acks and not by_kind["refused"]:
             not_acked.append({"request": case.index, "deliveries": [d.outcome for d in case.deliveries],
                               "why": why_not_acked(run, case)})
-        for kind in ("ack", "page", "card", "escalation 1", "escalation 2", "ticket"):
+        for kind in ("ack", "card", "escalation 1", "escalation 2", "ticket", *(f"1:1 to {p}" for p in PAGED.values())):
             if len(by_kind[kind]) > 1:
                 duplicate(kind, f"request {case.index}", by_kind[kind])
-        for aad, person in PAGED.items():
-            direct = [s for s in by_conversation[f"a:1to1-{aad}"] if f"parentMessageId={case.root}" in (s.body.get("text") or "")]
-            if len(direct) > 1:
-                duplicate(f"1:1 to {person}", f"request {case.index}", direct)
         if case.sent_at is not None and acks:
             to_ack.append(acks[0].at - case.sent_at)
         if case.sent_at is not None and pages:
             to_page.append(pages[0].at - case.sent_at)
-        crash_pages += crash_to_page(run, case, acks, pages)
+        if not grouped(by_kind):
+            crash_pages += crash_to_page(run, case, pages, by_kind["card"])
         arrived = next((d.at for d in case.deliveries if d.error != "refused"), None)
-        if arrived is not None and not by_kind["refused"]:
+        if arrived is not None:
             timings = run.plan.timings
             due = {"page": arrived, "escalation 1": arrived + timings.first_response, "escalation 2": arrived + timings.lead}
             for kind, when in due.items():
@@ -816,6 +876,7 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
         "settle": settled,
         "requests": {
             "sent": len(run.requests), "acknowledged_once": acked_once, "paged": paged, "triage_cards": carded,
+            "grouped_into_incident": incident,
             "refused_storage_down": refused, "not_acknowledged": not_acked,
             "seconds_to_ack": {"p50": percentile(to_ack, 0.5), "p95": percentile(to_ack, 0.95), "max": percentile(to_ack, 1)},
             "seconds_to_page": {"p50": percentile(to_page, 0.5), "p95": percentile(to_page, 0.95), "max": percentile(to_page, 1)},
@@ -858,11 +919,11 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
                                   f"{SLOW_ANSWER_SECONDS:g} s"},
         "no_5xx": {"met": not unexpected, "what": "no 5xx from the bots, except 503 to webhooks while Table Storage "
                                                   "was down (by design: nothing acknowledged that could be lost)"},
-        "first_page_within_20s_of_a_crash": {
+        "paged_within_20s_of_a_crash": {
             "met": (all(s <= CRASH_PAGE_TARGET for s in crash_seconds) and len(crash_seconds) == len(crash_pages))
             if crash_pages else None,
-            "what": "requests a bot took at most 5 s before it was SIGKILLed, not paged by then (most of them "
-                    f"acknowledged): page within {CRASH_PAGE_TARGET:g} s of the kill"},
+            "what": "requests a bot took at most 5 s before it was SIGKILLed, whose page (the acknowledgement) or "
+                    f"triage card was not out by then: both out within {CRASH_PAGE_TARGET:g} s of the kill"},
         "no_job_loops": {"met": not looping and not still_failing,
                          "what": f"no job attempted more than {LOOP_ATTEMPTS} times, none still failing at the end"},
         "duplicates_explained": {"met": all(d["reason"] != "unexplained" and not d["reason"].startswith("unexplained")
@@ -894,22 +955,25 @@ def why_not_acked(run: FaultRun, case: RequestCase) -> str:
     return "unknown"
 
 
-def crash_to_page(run: FaultRun, case: RequestCase, acks: list[Sent], pages: list[Sent]) -> list[dict]:
-    """If the bot that took this request was SIGKILLed soon after, before the page went out: seconds from kill to page.
+def crash_to_page(run: FaultRun, case: RequestCase, pages: list[Sent], cards: list[Sent]) -> list[dict]:
+    """If the bot that took this request was SIGKILLed soon after, before its paging was done: seconds from the kill
+    until the page (the acknowledgement) and the triage card were both out.
 
-    "Took" means a delivery to it started at most CRASH_WINDOW before the kill; whether the acknowledgement went
-    out before the kill is noted (`acked`). Only the first such kill counts.
+    "Took" means a delivery to it started at most CRASH_WINDOW before the kill; whether the page went out before
+    the kill is noted (`acked`: an armed kill fires the moment it reaches the Connector, so what is left is the
+    card). Only the first such kill counts; a request never recorded (refused while storage was down) is not one.
     """
     assert run.world is not None
     for kill in run.world.kills():
         took = [d for d in case.deliveries if d.bot == kill.bot and kill.at - CRASH_WINDOW <= d.at <= kill.at]
-        if not took or (pages and pages[0].at <= kill.at):
+        if not took or (pages and cards and max(pages[0].at, cards[0].at) <= kill.at):
             continue
-        if not pages and not (acks and acks[0].at <= kill.at):
-            continue  # no sign that it was ever recorded (e.g. refused while storage was down): counted as lost
-        return [{"request": case.index, "bot": kill.bot, "armed": case.armed_kill,
-                 "acked": bool(acks) and acks[0].at <= kill.at, "kill_s": round(kill.at - run.t0, 2),
-                 "seconds": round(pages[0].at - kill.at, 2) if pages else None}]
+        acked = bool(pages) and pages[0].at <= kill.at
+        if not (pages or cards):
+            continue  # no sign that it was ever recorded: counted as lost, if it was
+        done = max(pages[0].at, cards[0].at) if pages and cards else None
+        return [{"request": case.index, "bot": kill.bot, "armed": case.armed_kill, "acked": acked,
+                 "kill_s": round(kill.at - run.t0, 2), "seconds": round(done - kill.at, 2) if done else None}]
     return []
 
 
@@ -926,6 +990,7 @@ def render(report: dict) -> str:
         ("  refused: storage down (requester told)", r["refused_storage_down"]),
         ("  not acknowledged", len(r["not_acknowledged"])),
         ("  paged / triage card", f"{r['paged']} / {r['triage_cards']}"),
+        ("  grouped into an incident (not paged)", r["grouped_into_incident"]),
         ("  s to ack p50 / p95 / max", _triple(r["seconds_to_ack"])),
         ("  s to page p50 / p95 / max", _triple(r["seconds_to_page"])),
         ("Bugsnag webhooks sent / accepted", f"{a['webhooks']} / {a['accepted']}"),
@@ -935,7 +1000,7 @@ def render(report: dict) -> str:
         ("lost", len(report["lost"])),
         ("parked jobs (/healthz)", report["parked_jobs"]),
         ("SIGKILLs", report["kills"]),
-        ("s from crash to page", ", ".join("—" if s is None else f"{s:g}" for s in crash) or "—"),
+        ("s from crash to page and card", ", ".join("—" if s is None else f"{s:g}" for s in crash) or "—"),
         ("latest page/escalation, s past due", "—" if report["late_s"]["max"] is None else f"{report['late_s']['max']:.1f}"),
         ("Teams answers slower than 10 s", len(report["late_s"]["teams_answers_over_10_s"])),
         ("HTTP 5xx from the bots (by design)", f"{h['5xx']} ({h['5xx_by_design']})"),
