@@ -92,7 +92,8 @@ class AlertThread:
     ticket: TicketState = TicketState.NONE
     ticket_key: str = ""
     ticket_url: str = ""
-    escalations: int = 0
+    # The escalation levels sent, whatever order their jobs ran in (a late level 1 still goes out after level 2).
+    escalated_levels: frozenset[int] = frozenset()
     earlier_thread: str = ""
     revision: int = 0
     extra: dict = field(default_factory=dict)
@@ -133,14 +134,19 @@ class AlertThread:
         """True while nobody has taken or dismissed the alert."""
         return self.state is AlertState.OPEN
 
+    @property
+    def escalations(self) -> int:
+        """The highest escalation level sent (0 for none): what the card says."""
+        return max(self.escalated_levels, default=0)
+
     def needs_escalation(self, level: int, now: datetime) -> bool:
         """Open, production, not snoozed, and this level not sent yet."""
         snoozed = self.snoozed_until is not None and self.snoozed_until > now
-        return self.clock_running and self.alert.production and not snoozed and self.escalations < level
+        return self.clock_running and self.alert.production and not snoozed and level not in self.escalated_levels
 
     def escalated(self, level: int) -> "AlertThread":
         """Record that an escalation level was sent."""
-        return self._changed(escalations=max(self.escalations, level))
+        return self if level in self.escalated_levels else self._changed(escalated_levels=self.escalated_levels | {level})
 
     def ticket_pending(self) -> "AlertThread":
         """A Jira ticket is being filed."""

@@ -595,27 +595,27 @@ class FaultRun:
             by_conversation[sent.conversation_id].append(sent)
         found: list[tuple[str, str]] = []
         for case in self.requests:
-            sends = request_sends(by_conversation, case)
+            got = request_sends(by_conversation, case)
             name = f"request {case.index}"
-            if sends["refused"] and not sends["ack"]:
+            if got["refused"] and not got["ack"]:
                 continue  # told the requester that it could not be recorded
-            if not any(sends.values()):
+            if not any(got.values()):
                 found.append((name, "nothing at all: no acknowledgement, page, card or 1:1"))
                 continue
-            found.append((name, "" if sends["ack"] else "no acknowledgement"))
-            if grouped(sends):
+            found.append((name, "" if got["ack"] else "no acknowledgement"))
+            if grouped(got):
                 continue  # its incident's first request is paged, carded and escalated for it
-            found.append((name, "" if sends["page"] else "no page"))
-            found.append((name, "" if sends["card"] else "no triage card"))
+            found.append((name, "" if got["page"] else "no page"))
+            found.append((name, "" if got["card"] else "no triage card"))
             for person in PAGED.values():
-                found.append((name, "" if sends[f"1:1 to {person}"] else f"no 1:1 to {person}"))
+                found.append((name, "" if got[f"1:1 to {person}"] else f"no 1:1 to {person}"))
             if not case.clicked:
-                found.append((name, "" if sends["escalation 1"] else "no first-response escalation (⏰)"))
-                found.append((name, "" if sends["escalation 2"] else "no lead escalation (🚨)"))
+                found.append((name, "" if got["escalation 1"] else "no first-response escalation (⏰)"))
+                found.append((name, "" if got["escalation 2"] else "no lead escalation (🚨)"))
             elif not case.click_note:
                 label = f"supportbot-{case.root}"
                 found.append((name, "" if self.jira.labelled(label) else "no Jira ticket"))
-                found.append((name, "" if sends["ticket"] else "no 'filed as' post"))
+                found.append((name, "" if got["ticket"] else "no 'filed as' post"))
         for k in range(self.plan.mix.errors):
             accepted = sum(h.accepted for h in self.hooks if h.error == k)
             if not accepted:
