@@ -53,6 +53,9 @@ RECURRING_DAYS = 30
 DIGEST_SECONDS = 10
 # The ticket job is queued just before the triage is written; this long it waits for that write to land.
 TRIAGE_LANDING_SECONDS = 60
+# A 1:1 leaves its id behind this long once sent, so a paging job that runs again (Teams refused the card, a
+# crash) queues it as a duplicate instead of sending it twice; longer than JOB_GIVE_UP_SECONDS' default (6 h).
+DIRECT_MEMORY_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,12 @@ def _tags(mentions) -> str:
 def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "") -> Job:
     """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it.
 
-    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good.
+    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good. Once sent, its id is
+    remembered (a tombstone), so queueing it again sends nothing.
     """
     return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
-                                              "text": text, "via": via.to_json(), "about": about})
+                                              "text": text, "via": via.to_json(), "about": about},
+               remember_seconds=DIRECT_MEMORY_SECONDS)
 
 
 class RequestDesk:
@@ -320,7 +325,8 @@ class RequestDesk:
             if job.payload.get("about"):
                 await self._jobs.enqueue(Job(f"unreachable|{job.payload['about']}|{aad}", "request.unreachable",
                                              self._clock(), {"request": job.payload["about"], "name": name,
-                                                             "why": err.code or "refused"}))
+                                                             "why": err.code or "refused"},
+                                             remember_seconds=DIRECT_MEMORY_SECONDS))
 
     async def _unreachable(self, job: Job) -> None:
         """Tell the thread that someone paged could not be reached 1:1, so the others make sure they see it."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from bot.bootstrap import build_core, build_services
 from bot.config import load_settings
 from bot.core.events import Card, CardAction, Direct, Message, Person, Post, Reply, Scope, Text, Update
 from bot.domain.address import Address
+from bot.domain.jobs import RetryLater
 from bot.domain.members import Member, Role
 from bot.domain.rotation import RotationWeek
 from bot.services.catalogue import load_catalogue
@@ -73,16 +74,24 @@ def _conversation(address: Address) -> str:
 
 @dataclass
 class RecordingMessenger:
-    """The Messenger port, recording: Teams is the one part that can't run here."""
+    """The Messenger port, recording: Teams is the one part that can't run here.
+
+    `refuse` holds tests of effects that Teams answers with a 429 (RetryLater) once each, as a fault would.
+    """
 
     clock: MutableClock
     sent: list[Sent] = field(default_factory=list)
+    refuse: list[Callable[[Any], bool]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def link(self, address: Address, message_id: str) -> str:
         return f"https://teams.example/l/{address.place}/{message_id}"
 
     async def send(self, effect) -> str:
+        for rule in self.refuse:
+            if rule(effect):
+                self.refuse.remove(rule)
+                raise RetryLater("Teams answered 429 TooManyRequests", 2)
         if isinstance(effect, Post):
             new = f"m{next(self._ids)}"
             self.sent.append(Sent(_conversation(effect.to), effect.content, self.clock(), "post", new))
