@@ -13,7 +13,7 @@ from ..core.events import ActionResult, Card, Content, Direct, Mention, Post, Pr
 from ..core.views import RequestView
 from ..domain.address import Address
 from ..domain.catalogue import Catalogue
-from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, StorageUnavailable
+from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, NotFound, StorageUnavailable
 from ..domain.handbook import HandbookError, new_entry, parse_keywords
 from ..domain.incidents import OpenRequest, incident_for, suggestions as incident_suggestions
 from ..domain.jobs import Job, RetryLater
@@ -102,6 +102,11 @@ def direct_job(job_id: str, person: Person, text: str, via: Address, due: dateti
     return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
                                               "text": text, "via": via.to_json(), "about": about},
                remember_seconds=DIRECT_MEMORY_SECONDS)
+
+
+def stale_click(request: SupportRequest, revision: int | None) -> bool:
+    """True when a click came from a card older than the stored request (cards without a revision never are)."""
+    return revision is not None and revision != request.revision
 
 
 class RequestDesk:
@@ -221,14 +226,15 @@ class RequestDesk:
     async def _status(self) -> SupportStatus:
         return await self._lookup.status()
 
-    def card(self, request: SupportRequest) -> Card:
-        """The triage card for a request as it is now (view data; the adapter renders it)."""
+    def card(self, request: SupportRequest, notice: str = "") -> Card:
+        """The triage card for a request as it is now (view data; the adapter renders it), with a notice for the
+        one person whose click changed nothing."""
         entries = tuple(self.handbook.titles()) if self.handbook else ()
         link = self._messenger.link(request.address, request.id)
         others = [g["id"] for g in request.grouped()] + [a["id"] for a in request.extra.get("alike", [])]
         others += [request.incident] if request.incident else []
         links = {other: self._messenger.link(request.address, other) for other in others}
-        return Card(RequestView(request, self.catalogue, self._tz, link, entries, links), summary="Support request")
+        return Card(RequestView(request, self.catalogue, self._tz, link, entries, links, notice), summary="Support request")
 
     async def _recorded(self, job: Job) -> SupportRequest:
         """The request row, written from the job's opening facts (with what the acknowledgement did) the first time."""
@@ -484,11 +490,19 @@ class RequestDesk:
             return triaged
 
         if outcome is Outcome.BUG and self._tickets is not None:
+            # The stored request, never the card's data, says whether this click can still win: one on an outdated
+            # card files nothing, so it must not leave a ticket job waiting for a triage that is never written.
+            stored = await self._requests.get(request_id)
+            if stored is None:
+                raise NotFound("I can't find that request any more.")
+            if stale_click(stored.value, revision) or stored.value.outcome is not None:
+                return self._unchanged(stored.value, revision, "")
             # Queued before the triage is written, so a failure between the two never strands a pending ticket.
-            await self._jobs.enqueue(Job(f"ticket|{request_id}", "request.ticket", now, {"request": request_id}))
+            await self._jobs.enqueue(Job(f"ticket|{request_id}", "request.ticket", now,
+                                         {"request": request_id, "revision": stored.value.revision}))
         request, changed, note = await self._act(request_id, revision, who, change)
         if not changed:
-            return ActionResult(self.card(request), note)
+            return self._unchanged(request, revision, note)
         result = decided[0]
         for person, reply in result.direct:
             await self._jobs.enqueue(direct_job(f"direct|{request.id}|{person.aad_object_id}|{outcome.value}", person,
@@ -497,6 +511,17 @@ class RequestDesk:
         if result.file_ticket and self._tickets is None:
             replies.append(Text("Jira is not configured here, so no ticket was filed; please file it by hand."))
         return ActionResult(self.card(request), "", replies, True)
+
+    def _unchanged(self, request: SupportRequest, revision: int | None, note: str) -> ActionResult:
+        """A triage click that changed nothing: the current card, saying at its top why (what its form said is lost)."""
+        if request.outcome is not None:
+            by = request.outcome_by.name if request.outcome_by else "Someone"
+            note = f"{by} already triaged this as {request.outcome.label}, so nothing else was recorded or filed."
+        elif stale_click(request, revision):
+            now = f" ({request.claimed_by.name} is on it now)" if request.claimed_by else ""
+            note = (f"This card was out of date{now}, so nothing was recorded or filed. This is the current card: "
+                    "choose the outcome again if it still applies.")
+        return ActionResult(self.card(request, notice=note), note)
 
     async def ask_team(self, request_id: str, who: Person) -> ActionResult:
         """Ask the team: mention the configured team (or the leads) in the thread; no clock stops."""
@@ -718,7 +743,9 @@ class RequestDesk:
         request = stored.value
         if request.outcome is None:
             # The job is queued before the triage is written; if that write never landed, there is nothing to file.
-            if (self._clock() - job.due).total_seconds() > TRIAGE_LANDING_SECONDS:
+            # A newer revision means the click lost to another change (its triage is never written): stop now.
+            lost = job.payload.get("revision") not in (None, request.revision)
+            if lost or (self._clock() - job.due).total_seconds() > TRIAGE_LANDING_SECONDS:
                 return
             raise RetryLater("the triage is not recorded yet", 1)
         if request.ticket_key:

@@ -121,14 +121,14 @@ class _Turn:
 class WeekHarness:
     """A team's bot with everything real but Teams, driven message by message."""
 
-    def __init__(self, connection_string: str, prefix: str, start: datetime) -> None:
+    def __init__(self, connection_string: str, prefix: str, start: datetime, tickets=None) -> None:
         self.clock = MutableClock(start)
         self.messenger = RecordingMessenger(self.clock)
         self.settings = load_settings({"ALLOW_UNAUTHENTICATED": "true", "TABLES_CONNECTION_STRING": connection_string,
                                        "TABLE_PREFIX": prefix, "LOG_LEVEL": "WARNING"})
         self.catalogue = load_catalogue("", self.settings.tz)
         self.services = build_services(self.settings, self.clock, self.catalogue)
-        self.core = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock)
+        self.core = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock, tickets)
         self.app = self.core.app
         self._ids = itertools.count(1)
 
