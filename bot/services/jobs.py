@@ -147,6 +147,10 @@ class JobRunner:
             return
         await self._run(job, etag)
 
+    def background(self, work: Awaitable[None]) -> asyncio.Task:
+        """Run work that no stored job holds yet (a request waiting for storage) beside the jobs; stop() cuts it short."""
+        return self._track(work)
+
     def _track(self, work: Awaitable[None]) -> asyncio.Task:
         task = asyncio.ensure_future(work)
         self._running.add(task)

@@ -53,6 +53,10 @@ RECURRING_DAYS = 30
 DIGEST_SECONDS = 10
 # The ticket job is queued just before the triage is written; this long it waits for that write to land.
 TRIAGE_LANDING_SECONDS = 60
+# A request that arrived while Table Storage was down is recorded (and paged) once storage is back, if that is
+# within this long; the requester is told to page directly when no page appears by then.
+RECORD_RETRY_SECONDS = 120
+RECORD_RETRY_MAX_PAUSE = 10.0
 # A 1:1 leaves its id behind this long once sent, so a paging job that runs again (Teams refused the card, a
 # crash) queues it as a duplicate instead of sending it twice; longer than JOB_GIVE_UP_SECONDS' default (6 h).
 DIRECT_MEMORY_SECONDS = 7 * 24 * 3600
@@ -68,9 +72,11 @@ class Opened:
     paged: list[str]
     incident: str = ""
 
-    def start(self, acked_at: datetime) -> None:
-        """Start paging (in the background), telling the job what the acknowledgement already did."""
-        self.paging.start(acked_at=acked_at.isoformat(), paged=self.paged, incident=self.incident)
+    def start(self, acked_at: datetime | None) -> None:
+        """Start paging (in the background), telling the job what the acknowledgement already did (None: the job
+        posts the acknowledgement itself)."""
+        done = {"acked_at": acked_at.isoformat(), "paged": self.paged} if acked_at else {}
+        self.paging.start(incident=self.incident, **done)
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,32 @@ class RequestDesk:
         ack, paged = self.acknowledgement(request, status)
         return Opened(request, prepared, ack, paged, "")
 
+    def record_later(self, *, message_id: str, address: Address, requester: Person, text: str,
+                     received_at: datetime) -> None:
+        """A request that could not be stored (Table Storage down): keep trying in the background for
+        RECORD_RETRY_SECONDS; once stored, its paging job posts the acknowledgement, which pages."""
+        facts = {"message_id": message_id, "address": address, "requester": requester, "text": text,
+                 "received_at": received_at}
+        self._jobs.background(self._record_when_back(facts))
+
+    async def _record_when_back(self, facts: dict) -> None:
+        waited, pause = 0.0, 1.0
+        while waited < RECORD_RETRY_SECONDS:
+            await asyncio.sleep(pause)
+            waited += pause
+            try:
+                opened = await self.open(**facts)
+            except StorageUnavailable:
+                pause = min(pause * 2, RECORD_RETRY_MAX_PAUSE)
+                continue
+            if opened is None:
+                return  # an earlier delivery stored it: that paging job pages
+            opened.start(None)
+            log.info("a request that arrived while storage was down is recorded now; paging")
+            return
+        log.warning("could not record request %s within %d s; the requester was told to page directly",
+                    facts["message_id"], RECORD_RETRY_SECONDS)
+
     async def _status(self) -> SupportStatus:
         return await self._lookup.status()
 
@@ -264,6 +296,8 @@ class RequestDesk:
         """
         request = await self._recorded(job)
         if request.incident:
+            if request.acked_at is None:
+                await self._acknowledge_grouped(request)
             await self._join(request, request.incident)
             return
         await self._open.add(request.address.place, request.open_request())
@@ -624,6 +658,15 @@ class RequestDesk:
         return ActionResult(self.card(request), "", [reply], True)
 
     # ------------------------------------------------------------------ incidents
+
+    async def _acknowledge_grouped(self, request: SupportRequest) -> None:
+        """Post the acknowledgement of a grouped request that no instance recorded as sent (better twice than never)."""
+        stored = await self._requests.get(request.incident)
+        root = stored.value.open_request() if stored else OpenRequest(request.incident, "", request.received_at)
+        ack = await self.grouped_acknowledgement(request, root)
+        await self._messenger.send(Post(request.address, ack, Priority.ACKNOWLEDGEMENT))
+        now = self._clock()
+        await self._change(request.id, lambda r: r.acknowledged(now))
 
     async def _join(self, child: SupportRequest, root_id: str) -> None:
         """Group a request under its incident's root: the root's card lists it; nobody is paged again."""

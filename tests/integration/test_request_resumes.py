@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.events import Card, Post
+from bot.core.events import Card, Person, Post
+from bot.domain.errors import StorageUnavailable
 from bot.domain.rotation import RotationWeek
 from bot.integrations.jira import JiraTicket
 from cards.render import render
 from tests.support.cards import actions_in, find_action
-from tests.support.week import BACKEND, WeekHarness, member
+from tests.support.week import BACKEND, WeekHarness, member, where
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)  # a Tuesday, in working hours
@@ -83,3 +84,49 @@ async def test_a_bug_click_on_an_outdated_card_files_nothing_queues_no_ticket_jo
         assert tickets.filed == [f"supportbot-{message.id}"]
     finally:
         await bot.close()
+
+
+class DownOnce:
+    """The jobs table, failing the next `times` enqueues as Table Storage does while it is down."""
+
+    def __init__(self, jobs, times: int = 1) -> None:
+        self._jobs = jobs
+        self.times = times
+
+    async def add(self, job):
+        if self.times > 0:
+            self.times -= 1
+            raise StorageUnavailable("enqueueing job: Table Storage did not answer (ServiceRequestError)")
+        return await self._jobs.add(job)
+
+    def __getattr__(self, name):
+        return getattr(self._jobs, name)
+
+
+def thread_texts(bot, message) -> list[str]:
+    thread = f"{BACKEND};messageid={message.id}"
+    return [s.text or "card" for s in bot.messenger.sent if s.conversation == thread]
+
+
+async def test_a_request_that_arrives_while_storage_is_down_is_paged_once_it_is_back_and_says_so(bot):
+    bot.services.jobs.repository = DownOnce(bot.services.jobs.repository)
+    message = await bot.mention(OLGA, "the tour export fails for depot Leipzig")
+    notice, ack, card = thread_texts(bot, message)
+    assert notice.startswith("My storage is down, so I couldn't record this request yet. I'll page support in this "
+                             "thread as soon as it's back; if no page appears here within 2 minutes")
+    assert ack.startswith("Thanks <at>Olga Ops</at>! I've paged support: <at>Dora Dev</at>") and card == "card"
+
+
+async def test_a_redelivery_while_storage_is_down_promises_the_page_that_the_stored_request_then_gets(bot):
+    # The first delivery was stored (its paging job, leased), and its instance died before acknowledging it.
+    message_id, text = "1764000009999", "the tour export fails for depot Leipzig"
+    address = where(f"{BACKEND};messageid={message_id}")
+    assert await bot.core.desk.open(message_id=message_id, address=address, requester=Person("olga", "Olga Ops"),
+                                    text=text, received_at=bot.clock()) is not None
+    # Teams delivers it again, to an instance that finds Table Storage down.
+    bot.services.jobs.repository = DownOnce(bot.services.jobs.repository)
+    message = await bot.mention(OLGA, text, message_id=message_id)
+    await bot.advance(20)  # the dead instance's lease runs out
+    notice, ack, card = thread_texts(bot, message)
+    assert notice.startswith("My storage is down") and "I'll page support in this thread as soon as it's back" in notice
+    assert ack.startswith("Thanks <at>Olga Ops</at>! I've paged support") and card == "card"
