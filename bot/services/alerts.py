@@ -72,7 +72,9 @@ class AlertDesk:
 
     async def accept(self, alert: Alert) -> None:
         """Store the alert as a job (one round trip) and wake the runner; posting happens after the 200."""
-        job = Job(f"alert|{uuid.uuid4().hex}", "alert.deliver", self._clock(), {"alert": alert.to_dict()})
+        # One lane per error: an instance counts its events in the order they came.
+        job = Job(f"alert|{uuid.uuid4().hex}", "alert.deliver", self._clock(),
+                  {"alert": alert.to_dict(), "lane": f"alert|{alert.key}"})
         await self._jobs.enqueue(job)
         self._jobs.wake()
         log.info("bugsnag alert stored as %s (%s)", job.id, alert.trigger_type)

@@ -50,8 +50,10 @@ class Outbox:
         for offset, reply in enumerate(replies):
             if isinstance(reply, Card):
                 reply = Card(self._render(reply.view), reply.summary)
+            # One lane per conversation: an instance posts its queued replies one after another, in order.
             await self._jobs.enqueue(Job(f"outbox|{key}|{first + offset}", "outbox.post", due,
-                                         {"address": address.to_json(), "reply": encode_content(reply)}))
+                                         {"address": address.to_json(), "reply": encode_content(reply),
+                                          "lane": f"conversation|{address.place}|{address.thread}"}))
         self._jobs.wake()
 
     async def _post(self, job: Job) -> None:
