@@ -134,6 +134,11 @@ class JobRunner:
             raise ValueError(f"no handler for job kind {job.kind!r}")
         return await self.repository.add(job) is not None
 
+    async def is_running(self, job_id: str) -> bool:
+        """True while an instance holds the job with this id (it is running, or about to)."""
+        stored = await self.repository.get(job_id)
+        return stored is not None and bool(stored.value.owner) and not stored.value.parked
+
     async def prepare(self, job: Job) -> "PreparedJob | None":
         """Store a job already leased to this instance (one round trip), to be started right after the caller's reply.
 

@@ -381,17 +381,24 @@ class RequestDesk:
     # ------------------------------------------------------------------ the clock
 
     async def _escalate(self, job: Job) -> None:
-        """A request's deadline passed: its channel's digest for this level runs within DIGEST_SECONDS, so several
-        requests waiting in one channel get one message that lists them, not one message each."""
+        """A request's deadline passed: its channel's digest for this level runs within DIGEST_SECONDS of the
+        deadline, so several requests waiting in one channel get one message that lists them, not one message each.
+
+        The window is the deadline's, not the clock's: an escalation that runs late (its request was stored late,
+        after a crash) goes out at once instead of waiting for another window.
+        """
         level = int(job.payload["level"])
         stored = await self._requests.get(job.payload["request"])
         if stored is None or not stored.value.needs_escalation(level):
             return
         place = stored.value.address.place
-        bucket = int(self._clock().timestamp() // DIGEST_SECONDS) + 1
-        await self._jobs.enqueue(Job(f"digest|{place}|{level}|{bucket}", "request.digest",
-                                     datetime.fromtimestamp(bucket * DIGEST_SECONDS, timezone.utc),
-                                     {"place": place, "level": level, "address": stored.value.address.top().to_json()}))
+        bucket = int(self._deadline(stored.value, level).timestamp() // DIGEST_SECONDS) + 1
+        digest = f"digest|{place}|{level}|{bucket}"
+        queued = await self._jobs.enqueue(Job(digest, "request.digest", datetime.fromtimestamp(bucket * DIGEST_SECONDS, timezone.utc),
+                                              {"place": place, "level": level, "address": stored.value.address.top().to_json()}))
+        if not queued and await self._jobs.is_running(digest):
+            # That digest may have listed the channel's requests before this one: join the next one after it.
+            raise RetryLater("this window's escalation digest is going out; this request follows it", 1)
 
     def _deadline(self, request: SupportRequest, level: int) -> datetime:
         if level == 1:

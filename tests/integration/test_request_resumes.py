@@ -130,3 +130,12 @@ async def test_a_redelivery_while_storage_is_down_promises_the_page_that_the_sto
     notice, ack, card = thread_texts(bot, message)
     assert notice.startswith("My storage is down") and "I'll page support in this thread as soon as it's back" in notice
     assert ack.startswith("Thanks <at>Olga Ops</at>! I've paged support") and card == "card"
+
+
+async def test_an_escalation_that_runs_late_goes_out_at_once_not_in_a_later_digest_window(bot):
+    message = await bot.mention(OLGA, "the tour export fails for depot Leipzig")
+    await bot.advance(3600)  # the escalation jobs run an hour after their deadlines (as after an outage)
+    sent = [s.text for s in bot.messenger.sent if s.text.startswith(("⏰", "🚨"))]
+    assert [t[0] for t in sent] == ["⏰", "🚨"], sent
+    stored = (await bot.services.requests.get(message.id)).value
+    assert stored.escalated_levels == {1, 2}
