@@ -12,6 +12,9 @@ from .requests import Person, TicketState
 
 # Triggers that start a new thread even when the error has one: something changed for the worse.
 FRESH_THREAD_TRIGGERS = frozenset({"reopened", "projectSpiking"})
+# How many of its latest events a thread remembers by their stored webhook, so that one counted already is not
+# counted again when its job runs again (after a crash, a lost lease).
+COUNTED_EVENTS = 200
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,35 @@ class AlertThread:
     def _changed(self, **changes) -> "AlertThread":
         return replace(self, revision=self.revision + 1, **changes)
 
-    def repeated(self, alert: Alert, at: datetime) -> "AlertThread":
-        """Another event of the same error: one more event; Bugsnag's counters only grow, whatever order webhooks arrive in."""
+    def repeated(self, alert: Alert, at: datetime, event: str = "") -> "AlertThread":
+        """Another event of the same error: one more event; Bugsnag's counters only grow, whatever order webhooks arrive in.
+
+        `event` names the stored webhook: one counted already (its job ran again after a crash) changes nothing.
+        """
+        if event and self.counted(event):
+            return self
         newest = replace(
             alert,
             occurrences=max(alert.occurrences, self.alert.occurrences),
             users_affected=max(alert.users_affected, self.alert.users_affected),
         )
-        return self._changed(alert=newest, events=self.events + 1, last_event_at=at)
+        return self._changed(alert=newest, events=self.events + 1, last_event_at=at, extra=self._counting(event))
+
+    def counted(self, event: str) -> bool:
+        """True when this stored webhook was counted on the thread already."""
+        return event in self.extra.get("counted", [])
+
+    def _counting(self, event: str) -> dict:
+        if not event:
+            return self.extra
+        # The last events only: a job runs again within minutes of its first run, not after hundreds of events.
+        return {**self.extra, "counted": [*self.extra.get("counted", []), event][-COUNTED_EVENTS:]}
+
+    @classmethod
+    def opened(cls, alert: Alert, at: datetime, earlier_thread: str = "", event: str = "") -> "AlertThread":
+        """A new thread for an error's first event (`event` names its stored webhook)."""
+        return cls(alert.key, alert, opened_at=at, last_event_at=at, earlier_thread=earlier_thread,
+                   extra={"counted": [event]} if event else {})
 
     def handle(self, who: Person, at: datetime) -> "AlertThread":
         """I'm handling it: stops the clock; a second click by the same person changes nothing."""

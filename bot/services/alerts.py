@@ -103,7 +103,8 @@ class AlertDesk:
         now = self._clock()
         stored = await self._alerts.get(alert.key)
         earlier = ""
-        if stored is not None and alert.trigger_type in FRESH_THREAD_TRIGGERS and stored.value.card_id:
+        fresh = alert.trigger_type in FRESH_THREAD_TRIGGERS and not (stored and stored.value.counted(job.id))
+        if stored is not None and fresh and stored.value.card_id:
             earlier = self._thread_link(stored.value)
             try:
                 await self._alerts.remove(stored.value, stored.etag)
@@ -111,7 +112,7 @@ class AlertDesk:
                 raise RetryLater("the alert thread changed while starting a fresh one", 1)
             stored = None
         if stored is None:
-            thread = AlertThread(alert.key, alert, opened_at=now, last_event_at=now, earlier_thread=earlier)
+            thread = AlertThread.opened(alert, now, earlier, event=job.id)
             try:
                 await self._alerts.add(thread)
             except AlreadyExists:
@@ -119,7 +120,9 @@ class AlertDesk:
             else:
                 await self._post_later(thread)
                 return
-        updated = await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace, lambda t: t.repeated(alert, now))
+        # Counted once per stored webhook, even when this job runs again after a crash.
+        updated = await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace,
+                                      lambda t: t.repeated(alert, now, event=job.id))
         if not updated.card_id:
             await self._post_later(updated)  # still pending: its one post job shows this event too
             return
