@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    # About one request in 12 repeats the one before it (an incident): 4 of 50, 1 of 12.
     mix = Mix(requests=args.requests, webhooks=args.webhooks, errors=args.errors, seconds=args.seconds,
-              bugs=args.bugs, seed=args.seed)
+              bugs=args.bugs, seed=args.seed, incidents=max(1, args.requests // 12))
     plan = Plan(mix, faults=schedule(args.seconds, args.instances, args.seed), instances=args.instances,
                 timings=Timings(), settle_seconds=args.settle, quiet_seconds=3.0)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": round(time.monotonic() - t0, 1),
         **provenance,
         "command": "python -m bench.faults" + (" --quick" if args.quick else ""),
-        "params": {"requests": mix.requests, "webhooks": mix.webhooks, "errors": mix.errors, "bugs": mix.bugs,
+        "params": {"requests": mix.requests, "incidents": mix.incidents, "webhooks": mix.webhooks, "errors": mix.errors,
+                   "bugs": mix.bugs,
                    "seconds": mix.seconds, "instances": args.instances, "settle_s": args.settle, "seed": args.seed,
                    "quick": args.quick},
         **report,

@@ -764,7 +764,7 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
                            "reason": explain(run, copies, logs["lost_leases"])})
 
     # Requests.
-    acked_once = paged = carded = refused = incident = 0
+    acked_once = paged = carded = refused = incident = paged_after_outage = 0
     to_ack, to_page, crash_pages, threads = [], [], [], []
     late: dict[str, float] = {}  # seconds after its due time that a page or an escalation arrived
     not_acked: list[dict] = []
@@ -774,6 +774,7 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
         acks, pages = by_kind["ack"], by_kind["page"]
         if by_kind["refused"] and not acks:
             refused += 1
+        paged_after_outage += bool(by_kind["refused"] and pages)
         acked_once += len(acks) == 1
         paged += bool(pages)
         incident += grouped(by_kind)
@@ -877,7 +878,8 @@ def measure(run: FaultRun, settled: dict, pending: list[dict]) -> dict:
         "requests": {
             "sent": len(run.requests), "acknowledged_once": acked_once, "paged": paged, "triage_cards": carded,
             "grouped_into_incident": incident,
-            "refused_storage_down": refused, "not_acknowledged": not_acked,
+            "refused_storage_down": refused, "paged_once_storage_was_back": paged_after_outage,
+            "not_acknowledged": not_acked,
             "seconds_to_ack": {"p50": percentile(to_ack, 0.5), "p95": percentile(to_ack, 0.95), "max": percentile(to_ack, 1)},
             "seconds_to_page": {"p50": percentile(to_page, 0.5), "p95": percentile(to_page, 0.95), "max": percentile(to_page, 1)},
         },
@@ -987,7 +989,8 @@ def render(report: dict) -> str:
     rows = [
         ("support requests sent", r["sent"]),
         ("  acknowledged exactly once", r["acknowledged_once"]),
-        ("  refused: storage down (requester told)", r["refused_storage_down"]),
+        ("  told storage was down, paged once it was back", r["paged_once_storage_was_back"]),
+        ("  told storage was down, never paged", r["refused_storage_down"]),
         ("  not acknowledged", len(r["not_acknowledged"])),
         ("  paged / triage card", f"{r['paged']} / {r['triage_cards']}"),
         ("  grouped into an incident (not paged)", r["grouped_into_incident"]),
