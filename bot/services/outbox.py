@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 
 from ..core.events import Card, Content, Post, Priority, Reply, decode_content, encode_content
 from ..domain.address import Address
-from ..domain.errors import DeliveryFailed
+from ..domain.errors import DeliveryFailed, StorageUnavailable
 from ..domain.jobs import Job, RetryLater
 from .jobs import JobRunner
 from .ports import Messenger
@@ -37,8 +37,13 @@ class Outbox:
             try:
                 await apply(Reply(reply))
             except RetryLater as err:
+                try:
+                    await self.later(address, replies[index:], key, index)
+                except StorageUnavailable as down:
+                    # Neither Teams nor storage takes it now: nothing is left to hold it, and the turn must not fail.
+                    log.warning("a reply could not be sent (%s) nor queued (%s); it is lost", err, down)
+                    return
                 log.warning("a reply could not be sent now; it is queued: %s", err)
-                await self.later(address, replies[index:], key, index)
                 return
             except DeliveryFailed as err:
                 log.warning("a reply was refused: %s", err)

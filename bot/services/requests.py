@@ -56,7 +56,7 @@ TRIAGE_LANDING_SECONDS = 60
 # A request that arrived while Table Storage was down is recorded (and paged) once storage is back, if that is
 # within this long; the requester is told to page directly when no page appears by then.
 RECORD_RETRY_SECONDS = 120
-RECORD_RETRY_MAX_PAUSE = 10.0
+RECORD_RETRY_MAX_PAUSE = 3.0  # storage may be back only briefly (a restart between two outages)
 # A 1:1 leaves its id behind this long once sent, so a paging job that runs again (Teams refused the card, a
 # crash) queues it as a duplicate instead of sending it twice; longer than JOB_GIVE_UP_SECONDS' default (6 h).
 DIRECT_MEMORY_SECONDS = 7 * 24 * 3600
