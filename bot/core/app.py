@@ -168,12 +168,14 @@ class SupportApp:
             return
         if opened is None:
             return  # Teams delivered the same message again; it was acknowledged the first time
+        sent = False
         try:
-            # The acknowledgement is the page: one message mentions the requester and today's duty.
-            await self._reply(turn, [opened.ack], message, key)
+            # The acknowledgement is the page: one message mentions the requester and today's duty. When Teams
+            # can't take it now, the paging job posts it, before the card, with the request's own retries.
+            sent = await self._outbox.send_now(turn.apply, opened.ack)
         finally:
             # The rest (the card, the watch, the 1:1s) never waits on, or fails with, the acknowledgement's delivery.
-            opened.start(self._clock())
+            opened.start(self._clock() if sent else None)
         log.info("support request acknowledged" + (" (grouped into an incident)" if opened.incident else ""))
 
     async def _remember_personal(self, message: Message) -> None:

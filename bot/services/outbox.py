@@ -49,6 +49,18 @@ class Outbox:
                 log.warning("a reply was refused: %s", err)
                 return
 
+    async def send_now(self, apply: Callable[[Reply], Awaitable[object]], reply: Content) -> bool:
+        """Send one reply in the turn and queue nothing: False when Teams can't take it now (the caller's own job
+        sends it later). A refusal for good is one warning and counts as done, since it would be refused again."""
+        try:
+            await apply(Reply(reply))
+        except RetryLater as err:
+            log.warning("a reply could not be sent now; its job sends it: %s", err)
+            return False
+        except DeliveryFailed as err:
+            log.warning("a reply was refused: %s", err)
+        return True
+
     async def later(self, address: Address, replies: list[Content], key: str, first: int = 0) -> None:
         """Queue replies to a conversation, in order (each a job with its own id, so a repeat queues nothing)."""
         due = self._clock()

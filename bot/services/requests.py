@@ -394,8 +394,10 @@ class RequestDesk:
         place = stored.value.address.place
         bucket = int(self._deadline(stored.value, level).timestamp() // DIGEST_SECONDS) + 1
         digest = f"digest|{place}|{level}|{bucket}"
+        # One lane per channel: its digests go out in deadline order (⏰ before 🚨 when both are late).
         queued = await self._jobs.enqueue(Job(digest, "request.digest", datetime.fromtimestamp(bucket * DIGEST_SECONDS, timezone.utc),
-                                              {"place": place, "level": level, "address": stored.value.address.top().to_json()}))
+                                              {"place": place, "level": level, "address": stored.value.address.top().to_json(),
+                                               "lane": f"digests|{place}"}))
         if not queued and await self._jobs.is_running(digest):
             # That digest may have listed the channel's requests before this one: join the next one after it.
             raise RetryLater("this window's escalation digest is going out; this request follows it", 1)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.events import Card, Person, Post
+from bot.core.events import Card, Person, Post, Reply
 from bot.domain.errors import StorageUnavailable
 from bot.domain.rotation import RotationWeek
 from bot.integrations.jira import JiraTicket
@@ -139,3 +139,13 @@ async def test_an_escalation_that_runs_late_goes_out_at_once_not_in_a_later_dige
     assert [t[0] for t in sent] == ["⏰", "🚨"], sent
     stored = (await bot.services.requests.get(message.id)).value
     assert stored.escalated_levels == {1, 2}
+
+
+async def test_an_acknowledgement_teams_refuses_in_the_turn_is_posted_by_the_paging_job_before_the_card(bot):
+    bot.messenger.refuse.append(lambda effect: isinstance(effect, Reply))  # the acknowledgement, in the turn
+    message = await bot.mention(OLGA, "the tour export fails for depot Leipzig")
+    await bot.advance(10)
+    texts = thread_texts(bot, message)
+    assert len(texts) == 2 and texts[0].startswith("Thanks <at>Olga Ops</at>! I've paged support") and texts[1] == "card"
+    stored = (await bot.services.requests.get(message.id)).value
+    assert stored.acked_at is not None and stored.extra["paged"]["names"] == ["Dora Dev", "Paula Pair"]

@@ -76,7 +76,8 @@ def _conversation(address: Address) -> str:
 class RecordingMessenger:
     """The Messenger port, recording: Teams is the one part that can't run here.
 
-    `refuse` holds tests of effects that Teams answers with a 429 (RetryLater) once each, as a fault would.
+    `refuse` holds tests of effects (proactive ones, and a turn's replies) that Teams answers with a 429
+    (RetryLater) once each, as a fault would.
     """
 
     clock: MutableClock
@@ -87,11 +88,15 @@ class RecordingMessenger:
     def link(self, address: Address, message_id: str) -> str:
         return f"https://teams.example/l/{address.place}/{message_id}"
 
-    async def send(self, effect) -> str:
+    def refused(self, effect) -> None:
+        """Raise RetryLater, as Teams' 429 does, for the first effect a rule of `refuse` names (once per rule)."""
         for rule in self.refuse:
             if rule(effect):
                 self.refuse.remove(rule)
                 raise RetryLater("Teams answered 429 TooManyRequests", 2)
+
+    async def send(self, effect) -> str:
+        self.refused(effect)
         if isinstance(effect, Post):
             new = f"m{next(self._ids)}"
             self.sent.append(Sent(_conversation(effect.to), effect.content, self.clock(), "post", new))
@@ -111,6 +116,7 @@ class _Turn:
         self._conversation = conversation
 
     async def apply(self, effect) -> str:
+        self._harness.messenger.refused(effect)
         kind = "reply" if isinstance(effect, Reply) else "update"
         content = effect.content if isinstance(effect, Reply) else effect.card
         self._harness.messenger.sent.append(Sent(self._conversation, content, self._harness.clock(), kind,
