@@ -21,7 +21,8 @@ The driver plays Teams and Bugsnag:
   occurrences); error k first shows up k/K of the way through. Bugsnag gives up after 4 s; the driver
   delivers a webhook again after no answer or a 5xx.
 
-Afterwards it waits (bounded) until everything expected has arrived and nothing has moved for a while, then
+Afterwards it waits (bounded) until everything expected has arrived, nothing has moved for a while and no job
+that was attempted is left (one a killed instance held runs again after its lease), then
 measures from the Connector's and Jira's records, the bots' HTTP answers, /healthz, the Jobs table and the
 bots' JSON logs. See `measure` for every figure and `TARGETS` for the targets.
 """
@@ -648,11 +649,20 @@ class FaultRun:
             if current != seen:
                 seen, moved = current, now
             restarting = any(not up for up in self.world.ready) or not self.world.storage_up
-            if not restarting and not self.missing() and now - moved >= self.plan.quiet_seconds:
+            if not restarting and not self.missing() and now - moved >= self.plan.quiet_seconds \
+                    and not await self._jobs_in_flight():
                 return {"seconds": round(now - started, 1), "complete": True}
             if now >= deadline:
                 return {"seconds": round(now - started, 1), "complete": False}
             await asyncio.sleep(0.25)
+
+    async def _jobs_in_flight(self) -> bool:
+        """A job was attempted and is not done: running, waiting out a lease its killed instance held, or retrying."""
+        try:
+            pending = await pending_jobs(self.azurite.connection_string, self.prefix)
+        except Exception:  # noqa: BLE001 - storage may be restarting; the next round reads again
+            return True
+        return any(p["attempts"] > 0 or p["last_error"] for p in pending)
 
     # ------------------------------------------------------------------ the run
 
