@@ -37,6 +37,11 @@ test: install
 soak: install
 	$(PY) -m bench.week_soak
 
+## faults: requests and webhooks through Connector, Jira, Table Storage and crash faults (about 5 min); prints the figures.
+.PHONY: faults
+faults: install
+	$(PY) -m bench.faults
+
 ## package: build/appPackage.zip for Teams: the manifest with ${{...}} filled from ENV_FILE (default env/.env.dev), plus the icons.
 ENV_FILE ?= env/.env.dev
 .PHONY: package

@@ -279,9 +279,23 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
             return web.json_response({"status": "table storage unreachable"}, status=503)
         return web.json_response({"status": "ok", "parked_jobs": parked})
 
+    async def close_clients() -> None:
+        """Close every outside client: Jira, Graph, the Teams adapter's sessions, Table Storage."""
+        if tickets is not None:
+            await tickets.close()
+        if directory is not None:
+            await directory.graph.close()
+        await edge.cleanup()
+        await services.store.close()
+
     async def startup(_: web.Application) -> None:
-        await edge.startup()
-        await services.store.ensure_tables()
+        try:
+            await edge.startup()
+            await services.store.ensure_tables()
+        except BaseException:
+            # aiohttp runs no cleanup when start-up fails (the process exits with 3): close the clients here.
+            await close_clients()
+            raise
         # The holidays table of a year is built on first use (~200 ms); do it now, not in a user's request.
         catalogue.calendar.is_working_day(clock().astimezone(settings.tz).date())
         log.info("tables ready with prefix %r; Teams adapter: %s", settings.table_prefix, settings.teams_sdk)
@@ -298,12 +312,7 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
                 await asyncio.wait_for(app["job_loop"], 5)
             except asyncio.TimeoutError:
                 log.warning("the job runner did not stop in time; its current job will run again after its lease")
-        if tickets is not None:
-            await tickets.close()
-        if directory is not None:
-            await directory.graph.close()
-        await edge.cleanup()
-        await services.store.close()
+        await close_clients()
 
     app.router.add_post("/api/messages", edge.messages_handler(core.app))
     app.router.add_get("/healthz", healthz)

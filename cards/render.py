@@ -18,7 +18,7 @@ from .who import who_card
 
 _RENDERERS: dict[type, Callable[[Any], dict]] = {
     WhoView: lambda v: who_card(v.status),
-    RequestView: lambda v: request_card(v.request, v.catalogue, v.tz, v.link, list(v.entries), dict(v.links)),
+    RequestView: lambda v: request_card(v.request, v.catalogue, v.tz, v.link, list(v.entries), dict(v.links), v.notice),
     AlertView: lambda v: alert_card(v.thread, v.support, v.tz),
     PlanView: lambda v: plan_card(v.iteration, v.week, dict(v.members), v.verdict, v.days, dict(v.reasons), v.why_none,
                                   v.revision, confirmed_by=v.confirmed_by, warnings_extra=v.warnings, saving=v.saving),

@@ -261,10 +261,14 @@ def _incident(request: SupportRequest, tz: ZoneInfo, links: dict[str, str]) -> l
 
 
 def request_card(request: SupportRequest, catalogue: Catalogue, tz: ZoneInfo, thread_link: str,
-                 entries: list[tuple[str, str]] = (), links: dict[str, str] | None = None) -> dict:
-    """The triage card: the request, the requester, its age, what the handbook says, and what can be done next."""
+                 entries: list[tuple[str, str]] = (), links: dict[str, str] | None = None, notice: str = "") -> dict:
+    """The triage card: the request, the requester, its age, what the handbook says, and what can be done next.
+
+    `notice` tells the one person whose click changed nothing why (the card they answered was out of date).
+    """
     received = request.received_at.astimezone(tz)
     body = [
+        *([text(f"⚠️ {notice}", weight="Bolder", color="Attention")] if notice else []),
         heading("Support request"),
         text(f"{request.requester.name} · received {format_when(received, tz)} · target {_clock(request.target_at, tz)}", isSubtle=True, spacing="None"),
         text(request.text if len(request.text) <= MAX_REQUEST_TEXT else shorten(request.text, MAX_REQUEST_TEXT), spacing="Medium"),

@@ -18,7 +18,7 @@ from ..domain.errors import DomainError, StorageUnavailable
 from ..services.channels import RequestChannels
 from ..services.outbox import Outbox
 from ..services.ports import ConversationRepository
-from ..services.requests import RequestDesk
+from ..services.requests import RECORD_RETRY_SECONDS, RequestDesk
 from .events import (
     ActionResult, Answer, CardAction, Content, Effect, Inbound, Installed, Mention, Message, Reply, Scope, Text,
     UpdateCard,
@@ -27,6 +27,10 @@ from .routing import STALE, ActionRequest, ActionRouter, CommandRequest, Command
 
 log = logging.getLogger(__name__)
 STORAGE_DOWN = "I can't reach the rotation data right now. Nothing was changed; please try again in a minute."
+RECORD_LATER = (
+    f"My storage is down, so I couldn't record this request yet. I'll page support in this thread as soon as it's "
+    f"back; if no page appears here within {RECORD_RETRY_SECONDS // 60} minutes, please page the support pair directly."
+)
 GREETING_PERSONAL = (
     "Hi, I'm the support-rotation bot. Ask me **who** is on support, or write **help** for everything I can do."
 )
@@ -155,18 +159,23 @@ class SupportApp:
             opened = await self._desk.open(message_id=message.address.thread or message.id, address=message.address,
                                            requester=requester, text=message.text, received_at=message.at)
         except StorageUnavailable:
-            log.warning("could not record a request", exc_info=True)
-            await self._reply(turn, [Text("I couldn't record this request because my storage is down. Please page "
-                                          "the support pair directly; I'm sorry.")], message, key)
+            # An earlier delivery of this message may have been stored, and storage may be back soon: either way a
+            # page can still come, so the requester is told to page directly only if none comes.
+            log.warning("could not record a request; trying again in the background", exc_info=True)
+            self._desk.record_later(message_id=message.address.thread or message.id, address=message.address,
+                                    requester=requester, text=message.text, received_at=message.at)
+            await self._reply(turn, [Text(RECORD_LATER)], message, key)
             return
         if opened is None:
             return  # Teams delivered the same message again; it was acknowledged the first time
+        sent = False
         try:
-            # The acknowledgement is the page: one message mentions the requester and today's duty.
-            await self._reply(turn, [opened.ack], message, key)
+            # The acknowledgement is the page: one message mentions the requester and today's duty. When Teams
+            # can't take it now, the paging job posts it, before the card, with the request's own retries.
+            sent = await self._outbox.send_now(turn.apply, opened.ack)
         finally:
             # The rest (the card, the watch, the 1:1s) never waits on, or fails with, the acknowledgement's delivery.
-            opened.start(self._clock())
+            opened.start(self._clock() if sent else None)
         log.info("support request acknowledged" + (" (grouped into an incident)" if opened.incident else ""))
 
     async def _remember_personal(self, message: Message) -> None:

@@ -39,6 +39,7 @@ class RequestView:
     link: str
     entries: tuple[tuple[str, str], ...] = ()
     links: Mapping[str, str] = field(default_factory=dict)  # deep links of the other requests the card names
+    notice: str = ""  # for the clicker only: why their click changed nothing (shown at the top)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ from .requests import Person, TicketState
 
 # Triggers that start a new thread even when the error has one: something changed for the worse.
 FRESH_THREAD_TRIGGERS = frozenset({"reopened", "projectSpiking"})
+# How many of its latest events a thread remembers by their stored webhook, so that one counted already is not
+# counted again when its job runs again (after a crash, a lost lease).
+COUNTED_EVENTS = 200
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ class AlertThread:
     ticket: TicketState = TicketState.NONE
     ticket_key: str = ""
     ticket_url: str = ""
-    escalations: int = 0
+    # The escalation levels sent, whatever order their jobs ran in (a late level 1 still goes out after level 2).
+    escalated_levels: frozenset[int] = frozenset()
     earlier_thread: str = ""
     revision: int = 0
     extra: dict = field(default_factory=dict)
@@ -100,14 +104,35 @@ class AlertThread:
     def _changed(self, **changes) -> "AlertThread":
         return replace(self, revision=self.revision + 1, **changes)
 
-    def repeated(self, alert: Alert, at: datetime) -> "AlertThread":
-        """Another event of the same error: one more event; Bugsnag's counters only grow, whatever order webhooks arrive in."""
+    def repeated(self, alert: Alert, at: datetime, event: str = "") -> "AlertThread":
+        """Another event of the same error: one more event; Bugsnag's counters only grow, whatever order webhooks arrive in.
+
+        `event` names the stored webhook: one counted already (its job ran again after a crash) changes nothing.
+        """
+        if event and self.counted(event):
+            return self
         newest = replace(
             alert,
             occurrences=max(alert.occurrences, self.alert.occurrences),
             users_affected=max(alert.users_affected, self.alert.users_affected),
         )
-        return self._changed(alert=newest, events=self.events + 1, last_event_at=at)
+        return self._changed(alert=newest, events=self.events + 1, last_event_at=at, extra=self._counting(event))
+
+    def counted(self, event: str) -> bool:
+        """True when this stored webhook was counted on the thread already."""
+        return event in self.extra.get("counted", [])
+
+    def _counting(self, event: str) -> dict:
+        if not event:
+            return self.extra
+        # The last events only: a job runs again within minutes of its first run, not after hundreds of events.
+        return {**self.extra, "counted": [*self.extra.get("counted", []), event][-COUNTED_EVENTS:]}
+
+    @classmethod
+    def opened(cls, alert: Alert, at: datetime, earlier_thread: str = "", event: str = "") -> "AlertThread":
+        """A new thread for an error's first event (`event` names its stored webhook)."""
+        return cls(alert.key, alert, opened_at=at, last_event_at=at, earlier_thread=earlier_thread,
+                   extra={"counted": [event]} if event else {})
 
     def handle(self, who: Person, at: datetime) -> "AlertThread":
         """I'm handling it: stops the clock; a second click by the same person changes nothing."""
@@ -133,14 +158,19 @@ class AlertThread:
         """True while nobody has taken or dismissed the alert."""
         return self.state is AlertState.OPEN
 
+    @property
+    def escalations(self) -> int:
+        """The highest escalation level sent (0 for none): what the card says."""
+        return max(self.escalated_levels, default=0)
+
     def needs_escalation(self, level: int, now: datetime) -> bool:
         """Open, production, not snoozed, and this level not sent yet."""
         snoozed = self.snoozed_until is not None and self.snoozed_until > now
-        return self.clock_running and self.alert.production and not snoozed and self.escalations < level
+        return self.clock_running and self.alert.production and not snoozed and level not in self.escalated_levels
 
     def escalated(self, level: int) -> "AlertThread":
         """Record that an escalation level was sent."""
-        return self._changed(escalations=max(self.escalations, level))
+        return self if level in self.escalated_levels else self._changed(escalated_levels=self.escalated_levels | {level})
 
     def ticket_pending(self) -> "AlertThread":
         """A Jira ticket is being filed."""

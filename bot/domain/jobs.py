@@ -86,6 +86,17 @@ class Job:
         return replace(self, due=now, owner="", parked_at=None, attempts=0, first_attempt=None)
 
 
+def lane(job: Job) -> str:
+    """Jobs of one lane run one after another on an instance, in due order; jobs of other lanes run beside them.
+
+    A job may name its lane in its payload (a conversation's queued replies keep their order); the weekly
+    cycle's steps share one; any other job is a lane of its own (its handler is safe beside any other job, as it
+    must be anyway beside the other instances' jobs).
+    """
+    named = job.payload.get("lane") if isinstance(job.payload, dict) else None
+    return named or ("cycle" if job.kind.startswith("cycle.") else f"job|{job.id}")
+
+
 def one_line(error: BaseException | str, limit: int = ERROR_CHARS) -> str:
     """An error as one short line: unexpected exceptions carry their type, domain errors their sentence."""
     if isinstance(error, BaseException):

@@ -118,7 +118,8 @@ class SupportRequest:
     ticket_key: str = ""
     ticket_url: str = ""
     resolved_at: datetime | None = None
-    escalations: int = 0
+    # The escalation levels sent, whatever order their jobs ran in (a late level 1 still goes out after level 2).
+    escalated_levels: frozenset[int] = frozenset()
     revision: int = 0
     # What the card shows beside the record: handbook suggestions, recurrences, the team asked, the entry added.
     extra: dict = field(default_factory=dict)
@@ -182,13 +183,18 @@ class SupportRequest:
         """Jira refused the ticket for good."""
         return self._changed(ticket=TicketState.FAILED, detail={**self.detail, "ticket_error": reason})
 
+    @property
+    def escalations(self) -> int:
+        """The highest escalation level sent (0 for none): what the card says."""
+        return max(self.escalated_levels, default=0)
+
     def escalated(self, level: int) -> "SupportRequest":
         """Record that an escalation level was sent."""
-        return self._changed(escalations=max(self.escalations, level))
+        return self if level in self.escalated_levels else self._changed(escalated_levels=self.escalated_levels | {level})
 
     def needs_escalation(self, level: int) -> bool:
         """True when the clock still runs and this level was not sent yet (a grouped request's incident escalates)."""
-        return self.clock_running and self.escalations < level and not self.incident
+        return self.clock_running and level not in self.escalated_levels and not self.incident
 
     @property
     def incident(self) -> str:

@@ -72,7 +72,9 @@ class AlertDesk:
 
     async def accept(self, alert: Alert) -> None:
         """Store the alert as a job (one round trip) and wake the runner; posting happens after the 200."""
-        job = Job(f"alert|{uuid.uuid4().hex}", "alert.deliver", self._clock(), {"alert": alert.to_dict()})
+        # One lane per error: an instance counts its events in the order they came.
+        job = Job(f"alert|{uuid.uuid4().hex}", "alert.deliver", self._clock(),
+                  {"alert": alert.to_dict(), "lane": f"alert|{alert.key}"})
         await self._jobs.enqueue(job)
         self._jobs.wake()
         log.info("bugsnag alert stored as %s (%s)", job.id, alert.trigger_type)
@@ -101,7 +103,8 @@ class AlertDesk:
         now = self._clock()
         stored = await self._alerts.get(alert.key)
         earlier = ""
-        if stored is not None and alert.trigger_type in FRESH_THREAD_TRIGGERS and stored.value.card_id:
+        fresh = alert.trigger_type in FRESH_THREAD_TRIGGERS and not (stored and stored.value.counted(job.id))
+        if stored is not None and fresh and stored.value.card_id:
             earlier = self._thread_link(stored.value)
             try:
                 await self._alerts.remove(stored.value, stored.etag)
@@ -109,7 +112,7 @@ class AlertDesk:
                 raise RetryLater("the alert thread changed while starting a fresh one", 1)
             stored = None
         if stored is None:
-            thread = AlertThread(alert.key, alert, opened_at=now, last_event_at=now, earlier_thread=earlier)
+            thread = AlertThread.opened(alert, now, earlier, event=job.id)
             try:
                 await self._alerts.add(thread)
             except AlreadyExists:
@@ -117,7 +120,9 @@ class AlertDesk:
             else:
                 await self._post_later(thread)
                 return
-        updated = await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace, lambda t: t.repeated(alert, now))
+        # Counted once per stored webhook, even when this job runs again after a crash.
+        updated = await change_stored(lambda: self._alerts.get(alert.key), self._alerts.replace,
+                                      lambda t: t.repeated(alert, now, event=job.id))
         if not updated.card_id:
             await self._post_later(updated)  # still pending: its one post job shows this event too
             return
@@ -134,31 +139,35 @@ class AlertDesk:
             self._jobs.wake()
 
     async def _post(self, job: Job) -> None:
-        """Post a pending thread's card with its counts as they are now; retried until posted, or parked."""
+        """Post a pending thread's card with its counts as they are now, then queue its escalations; retried until
+        done, or parked. A retry after the card is recorded skips the post and does the steps after it."""
         stored = await self._alerts.get(job.payload["key"])
-        if stored is None or stored.value.card_id or stored.value.opened_at.isoformat() != job.payload["opened"]:
-            return  # posted already, or a fresh thread replaced this one
-        channel = await self.channel()
-        if channel is None:
-            raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
-        status = await self._status()
+        # The same instant, whatever time zone either was written in.
+        if stored is None or stored.value.opened_at != datetime.fromisoformat(job.payload["opened"]):
+            return  # a fresh thread replaced this one
         thread = stored.value
-        card_id = await self._messenger.send(Post(channel, self._card(thread, status), Priority.CARD))
+        if not thread.card_id:
+            channel = await self.channel()
+            if channel is None:
+                raise RetryLater("no alert channel yet; a lead can set one with '@Support Bot alerts here'", WAIT_FOR_CHANNEL_SECONDS, waiting=True)
+            status = await self._status()
+            card_id = await self._messenger.send(Post(channel, self._card(thread, status), Priority.CARD))
 
-        def posted(t: AlertThread) -> AlertThread:
-            return t if t.card_id else replace(t, address=channel.in_thread(card_id), card_id=card_id)
+            def posted(t: AlertThread) -> AlertThread:
+                return t if t.card_id else replace(t, address=channel.in_thread(card_id), card_id=card_id)
 
-        # If this write fails, the retry posts the card again: at least once (README says so).
-        thread = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, posted)
-        if thread.events != stored.value.events:
-            await self._update_card(thread)  # events that arrived while the card was being posted
+            # If this write fails, the retry posts the card again: at least once (README says so).
+            thread = await change_stored(lambda: self._alerts.get(thread.key), self._alerts.replace, posted)
         if thread.alert.production:
             calendar = self._catalogue.calendar
             first = calendar.add_working_seconds(thread.opened_at, self._settings.escalation_seconds)
             second = calendar.add_working_seconds(thread.opened_at, 2 * self._settings.escalation_seconds)
             for level, due in ((1, first), (2, second)):
+                # Idempotent by id, so a retry after a failure here queues only what is missing.
                 await self._jobs.enqueue(Job(f"alert-escalate|{thread.key}|{thread.card_id}|{level}", "alert.escalate", due,
                                              {"key": thread.key, "card": thread.card_id, "level": level}))
+        if thread.events != stored.value.events or stored.value.card_id:
+            await self._update_card(thread)  # events that arrived while the card was being posted (or, on a retry, maybe)
 
     async def _refresh(self, job: Job) -> None:
         stored = await self._alerts.get(job.payload["key"])

@@ -1,5 +1,8 @@
 """The job runner: every instance polls the shared queue; short leases, renewed while a job runs, make each job
-run once in practice (at least once for sure), and jobs that keep failing are parked instead of looping."""
+run once in practice (at least once for sure), and jobs that keep failing are parked instead of looping.
+
+Due jobs run side by side, at most MAX_RUNNING at once on an instance, so a handler stuck on a slow outside call
+holds one slot, not the instance; jobs of one lane (bot/domain/jobs.py: lane) still run one after another."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from datetime import datetime
 from typing import Awaitable, Callable, Protocol
 
 from ..domain.errors import DeliveryFailed, DomainError, StorageUnavailable
-from ..domain.jobs import TOMBSTONE, Job, JobPolicy, RetryLater, one_line, span
+from ..domain.jobs import TOMBSTONE, Job, JobPolicy, RetryLater, lane, one_line, span
 from ..domain.versioned import Stored
 from ..logs import bound
 from ..telemetry import span as trace_span
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 JobHandler = Callable[[Job], Awaitable[None]]
 POLL_LIMIT = 20  # due jobs read per poll; each is taken just before it runs, so its lease starts fresh
 MAX_POLLS_PER_RUN = 10
+MAX_RUNNING = 8  # due jobs running at once on an instance (prepared jobs, started by a reply, come on top)
 STOP_GRACE_SECONDS = 3.0
 
 
@@ -95,7 +99,8 @@ class JobRunner:
     """Runs registered handlers by job kind; at-least-once with leases, once in practice."""
 
     def __init__(self, jobs: JobRepository, clock: Callable[[], datetime], poll_seconds: float = 1.0,
-                 policy: JobPolicy | None = None, rng: random.Random | None = None) -> None:
+                 policy: JobPolicy | None = None, rng: random.Random | None = None,
+                 max_running: int = MAX_RUNNING) -> None:
         self.repository = jobs
         self.clock = clock
         self.policy = policy or JobPolicy()
@@ -103,6 +108,11 @@ class JobRunner:
         self._rng = rng
         self._handlers: dict[str, JobHandler] = {TOMBSTONE: _forget}
         self._running: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(max_running)
+        # Jobs read by a poll and not done here yet, by lane: the first runs (or waits for a slot), the rest wait
+        # behind it; a later poll that reads them again leaves them be.
+        self._lanes: dict[str, list[Stored[Job]]] = {}
+        self._queued: set[str] = set()
         self.owner = uuid.uuid4().hex[:12]
         self._stopping = asyncio.Event()
         self._woken = asyncio.Event()
@@ -123,6 +133,11 @@ class JobRunner:
         if job.kind not in self._handlers:
             raise ValueError(f"no handler for job kind {job.kind!r}")
         return await self.repository.add(job) is not None
+
+    async def is_running(self, job_id: str) -> bool:
+        """True while an instance holds the job with this id (it is running, or about to)."""
+        stored = await self.repository.get(job_id)
+        return stored is not None and bool(stored.value.owner) and not stored.value.parked
 
     async def prepare(self, job: Job) -> "PreparedJob | None":
         """Store a job already leased to this instance (one round trip), to be started right after the caller's reply.
@@ -147,6 +162,10 @@ class JobRunner:
             return
         await self._run(job, etag)
 
+    def background(self, work: Awaitable[None]) -> asyncio.Task:
+        """Run work that no stored job holds yet (a request waiting for storage) beside the jobs; stop() cuts it short."""
+        return self._track(work)
+
     def _track(self, work: Awaitable[None]) -> asyncio.Task:
         task = asyncio.ensure_future(work)
         self._running.add(task)
@@ -159,19 +178,59 @@ class JobRunner:
             await asyncio.wait(set(self._running))
 
     async def run_due(self) -> int:
-        """Take and run the jobs that are due now, one at a time; the number run here."""
+        """Take and run the jobs that are due now (side by side, a lane's in turn) and wait for them; the number run."""
         ran = 0
         for _ in range(MAX_POLLS_PER_RUN):
-            page = await self.repository.due(self.clock(), POLL_LIMIT)
-            for stored in page:
-                if self._stopping.is_set():
-                    return ran
-                # Each job runs in its own task, so stop() can cut a hung one short without cancelling the poller.
-                task = self._track(self._take_and_run(stored))
-                await asyncio.wait({task})
-                ran += bool(not task.cancelled() and task.result())
-            if len(page) < POLL_LIMIT:
+            read, lanes = await self.poll()
+            if lanes:
+                done, _ = await asyncio.wait(lanes)
+                ran += sum(t.result() for t in done if not t.cancelled() and t.exception() is None)
+            if read < POLL_LIMIT or self._stopping.is_set():
                 break
+        return ran
+
+    async def poll(self) -> tuple[int, list[asyncio.Task]]:
+        """Read the due jobs and start them without waiting for them: at most MAX_RUNNING run at once, a lane's
+        jobs one after another in due order. How many were read, and the lanes started by this poll."""
+        page = await self.repository.due(self.clock(), POLL_LIMIT)
+        started = []
+        for stored in page:
+            job = stored.value
+            if self._stopping.is_set():
+                break
+            if job.id in self._queued:
+                continue  # read by an earlier poll: waiting for a slot or behind its lane
+            self._queued.add(job.id)
+            key = lane(job)
+            if key in self._lanes:
+                self._lanes[key].append(stored)
+            else:
+                self._lanes[key] = []
+                started.append(self._track(self._run_lane(key, stored)))
+        return len(page), started
+
+    async def _run_lane(self, key: str, first: Stored[Job]) -> int:
+        """Run a lane's jobs in turn, each when a slot is free; the number run."""
+        ran, stored = 0, first
+        try:
+            while stored is not None:
+                try:
+                    if self._stopping.is_set():
+                        break
+                    async with self._slots:
+                        ran += await self._take_and_run(stored)
+                except DomainError as err:
+                    # Taking it failed (storage is down): it is still due, and a later poll reads it again.
+                    log.warning("job %s could not be taken: %s", stored.value.id, err)
+                except Exception:  # noqa: BLE001 - one job's trouble must never stop its lane or the runner
+                    log.exception("job %s could not be run", stored.value.id)
+                finally:
+                    self._queued.discard(stored.value.id)
+                waiting = self._lanes.get(key)
+                stored = waiting.pop(0) if waiting else None
+        finally:
+            for left in self._lanes.pop(key, []):
+                self._queued.discard(left.value.id)
         return ran
 
     async def _take_and_run(self, stored: Stored[Job]) -> bool:
@@ -298,7 +357,8 @@ class JobRunner:
             log.warning("could not move jobs of the first layout yet: %s", err)
         while not self._stopping.is_set():
             try:
-                await self.run_due()
+                # Started, not awaited: the next poll comes on time even while a job hangs.
+                await self.poll()
             except DomainError as err:
                 log.warning("job poll failed; retrying: %s", err)
             try:

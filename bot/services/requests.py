@@ -13,7 +13,7 @@ from ..core.events import ActionResult, Card, Content, Direct, Mention, Post, Pr
 from ..core.views import RequestView
 from ..domain.address import Address
 from ..domain.catalogue import Catalogue
-from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, StorageUnavailable
+from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, NotFound, StorageUnavailable
 from ..domain.handbook import HandbookError, new_entry, parse_keywords
 from ..domain.incidents import OpenRequest, incident_for, suggestions as incident_suggestions
 from ..domain.jobs import Job, RetryLater
@@ -56,6 +56,13 @@ DIGEST_SECONDS = 3
 DIGEST_SETTLE_SECONDS = 1
 # The ticket job is queued just before the triage is written; this long it waits for that write to land.
 TRIAGE_LANDING_SECONDS = 60
+# A request that arrived while Table Storage was down is recorded (and paged) once storage is back, if that is
+# within this long; the requester is told to page directly when no page appears by then.
+RECORD_RETRY_SECONDS = 120
+RECORD_RETRY_MAX_PAUSE = 3.0  # storage may be back only briefly (a restart between two outages)
+# A 1:1 leaves its id behind this long once sent, so a paging job that runs again (Teams refused the card, a
+# crash) queues it as a duplicate instead of sending it twice; longer than JOB_GIVE_UP_SECONDS' default (6 h).
+DIRECT_MEMORY_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,11 @@ class Opened:
     paged: list[str]
     incident: str = ""
 
-    def start(self, acked_at: datetime) -> None:
-        """Start paging (in the background), telling the job what the acknowledgement already did."""
-        self.paging.start(acked_at=acked_at.isoformat(), paged=self.paged, incident=self.incident)
+    def start(self, acked_at: datetime | None) -> None:
+        """Start paging (in the background), telling the job what the acknowledgement already did (None: the job
+        posts the acknowledgement itself)."""
+        done = {"acked_at": acked_at.isoformat(), "paged": self.paged} if acked_at else {}
+        self.paging.start(incident=self.incident, **done)
 
 
 @dataclass(frozen=True)
@@ -96,10 +105,17 @@ def _tags(mentions) -> str:
 def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "") -> Job:
     """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it.
 
-    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good.
+    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good. Once sent, its id is
+    remembered (a tombstone), so queueing it again sends nothing.
     """
     return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
-                                              "text": text, "via": via.to_json(), "about": about})
+                                              "text": text, "via": via.to_json(), "about": about},
+               remember_seconds=DIRECT_MEMORY_SECONDS)
+
+
+def stale_click(request: SupportRequest, revision: int | None) -> bool:
+    """True when a click came from a card older than the stored request (cards without a revision never are)."""
+    return revision is not None and revision != request.revision
 
 
 class RequestDesk:
@@ -215,18 +231,45 @@ class RequestDesk:
         ack, paged = self.acknowledgement(request, status)
         return Opened(request, prepared, ack, paged, "")
 
+    def record_later(self, *, message_id: str, address: Address, requester: Person, text: str,
+                     received_at: datetime) -> None:
+        """A request that could not be stored (Table Storage down): keep trying in the background for
+        RECORD_RETRY_SECONDS; once stored, its paging job posts the acknowledgement, which pages."""
+        facts = {"message_id": message_id, "address": address, "requester": requester, "text": text,
+                 "received_at": received_at}
+        self._jobs.background(self._record_when_back(facts))
+
+    async def _record_when_back(self, facts: dict) -> None:
+        waited, pause = 0.0, 1.0
+        while waited < RECORD_RETRY_SECONDS:
+            await asyncio.sleep(pause)
+            waited += pause
+            try:
+                opened = await self.open(**facts)
+            except StorageUnavailable:
+                pause = min(pause * 2, RECORD_RETRY_MAX_PAUSE)
+                continue
+            if opened is None:
+                return  # an earlier delivery stored it: that paging job pages
+            opened.start(None)
+            log.info("a request that arrived while storage was down is recorded now; paging")
+            return
+        log.warning("could not record request %s within %d s; the requester was told to page directly",
+                    facts["message_id"], RECORD_RETRY_SECONDS)
+
     async def _status(self, fresh: bool = False) -> SupportStatus:
         """Who is on duty: for paging and escalations the lookup's short cache will do; rights need `fresh`."""
         return await self._lookup.status(cached=not fresh)
 
-    def card(self, request: SupportRequest) -> Card:
-        """The triage card for a request as it is now (view data; the adapter renders it)."""
+    def card(self, request: SupportRequest, notice: str = "") -> Card:
+        """The triage card for a request as it is now (view data; the adapter renders it), with a notice for the
+        one person whose click changed nothing."""
         entries = tuple(self.handbook.titles()) if self.handbook else ()
         link = self._messenger.link(request.address, request.id)
         others = [g["id"] for g in request.grouped()] + [a["id"] for a in request.extra.get("alike", [])]
         others += [request.incident] if request.incident else []
         links = {other: self._messenger.link(request.address, other) for other in others}
-        return Card(RequestView(request, self.catalogue, self._tz, link, entries, links), summary="Support request")
+        return Card(RequestView(request, self.catalogue, self._tz, link, entries, links, notice), summary="Support request")
 
     async def _recorded(self, job: Job) -> SupportRequest:
         """The request row, written from the job's opening facts (with what the acknowledgement did) the first time."""
@@ -256,6 +299,8 @@ class RequestDesk:
         """
         request = await self._recorded(job)
         if request.incident:
+            if request.acked_at is None:
+                await self._acknowledge_grouped(request)
             await self._join(request, request.incident)
             return
         await self._open.add(request.address.place, request.open_request())
@@ -323,7 +368,8 @@ class RequestDesk:
             if job.payload.get("about"):
                 await self._jobs.enqueue(Job(f"unreachable|{job.payload['about']}|{aad}", "request.unreachable",
                                              self._clock(), {"request": job.payload["about"], "name": name,
-                                                             "why": err.code or "refused"}))
+                                                             "why": err.code or "refused"},
+                                             remember_seconds=DIRECT_MEMORY_SECONDS))
 
     async def _unreachable(self, job: Job) -> None:
         """Tell the thread that someone paged could not be reached 1:1, so the others make sure they see it."""
@@ -338,17 +384,26 @@ class RequestDesk:
     # ------------------------------------------------------------------ the clock
 
     async def _escalate(self, job: Job) -> None:
-        """A request's deadline passed: its channel's digest for this level runs when the window closes, so several
-        requests waiting in one channel get one message that lists them, not one message each."""
+        """A request's deadline passed: its channel's digest for this level runs when the deadline's window
+        closes, so several requests waiting in one channel get one message that lists them, not one message each.
+
+        The window is the deadline's, not the clock's: an escalation that runs late (its request was stored late,
+        after a crash) goes out at once instead of waiting for another window.
+        """
         level = int(job.payload["level"])
         stored = await self._requests.get(job.payload["request"])
         if stored is None or not stored.value.needs_escalation(level):
             return
         place = stored.value.address.place
-        bucket = int(self._clock().timestamp() // DIGEST_SECONDS) + 1
-        await self._jobs.enqueue(Job(f"digest|{place}|{level}|{bucket}", "request.digest",
-                                     datetime.fromtimestamp(bucket * DIGEST_SECONDS + DIGEST_SETTLE_SECONDS, timezone.utc),
-                                     {"place": place, "level": level, "address": stored.value.address.top().to_json()}))
+        bucket = int(self._deadline(stored.value, level).timestamp() // DIGEST_SECONDS) + 1
+        digest = f"digest|{place}|{level}|{bucket}"
+        # One lane per channel: its digests go out in deadline order (⏰ before 🚨 when both are late).
+        due = datetime.fromtimestamp(bucket * DIGEST_SECONDS + DIGEST_SETTLE_SECONDS, timezone.utc)
+        queued = await self._jobs.enqueue(Job(digest, "request.digest", due, {
+            "place": place, "level": level, "address": stored.value.address.top().to_json(), "lane": f"digests|{place}"}))
+        if not queued and await self._jobs.is_running(digest):
+            # That digest may have listed the channel's requests before this one: join the next one after it.
+            raise RetryLater("this window's escalation digest is going out; this request follows it", 1)
 
     def _deadline(self, request: SupportRequest, level: int) -> datetime:
         if level == 1:
@@ -481,11 +536,19 @@ class RequestDesk:
             return triaged
 
         if outcome is Outcome.BUG and self._tickets is not None:
+            # The stored request, never the card's data, says whether this click can still win: one on an outdated
+            # card files nothing, so it must not leave a ticket job waiting for a triage that is never written.
+            stored = await self._requests.get(request_id)
+            if stored is None:
+                raise NotFound("I can't find that request any more.")
+            if stale_click(stored.value, revision) or stored.value.outcome is not None:
+                return self._unchanged(stored.value, revision, "")
             # Queued before the triage is written, so a failure between the two never strands a pending ticket.
-            await self._jobs.enqueue(Job(f"ticket|{request_id}", "request.ticket", now, {"request": request_id}))
+            await self._jobs.enqueue(Job(f"ticket|{request_id}", "request.ticket", now,
+                                         {"request": request_id, "revision": stored.value.revision}))
         request, changed, note = await self._act(request_id, revision, who, change)
         if not changed:
-            return ActionResult(self.card(request), note)
+            return self._unchanged(request, revision, note)
         result = decided[0]
         for person, reply in result.direct:
             await self._jobs.enqueue(direct_job(f"direct|{request.id}|{person.aad_object_id}|{outcome.value}", person,
@@ -494,6 +557,17 @@ class RequestDesk:
         if result.file_ticket and self._tickets is None:
             replies.append(Text("Jira is not configured here, so no ticket was filed; please file it by hand."))
         return ActionResult(self.card(request), "", replies, True)
+
+    def _unchanged(self, request: SupportRequest, revision: int | None, note: str) -> ActionResult:
+        """A triage click that changed nothing: the current card, saying at its top why (what its form said is lost)."""
+        if request.outcome is not None:
+            by = request.outcome_by.name if request.outcome_by else "Someone"
+            note = f"{by} already triaged this as {request.outcome.label}, so nothing else was recorded or filed."
+        elif stale_click(request, revision):
+            now = f" ({request.claimed_by.name} is on it now)" if request.claimed_by else ""
+            note = (f"This card was out of date{now}, so nothing was recorded or filed. This is the current card: "
+                    "choose the outcome again if it still applies.")
+        return ActionResult(self.card(request, notice=note), note)
 
     async def ask_team(self, request_id: str, who: Person) -> ActionResult:
         """Ask the team: mention the configured team (or the leads) in the thread; no clock stops."""
@@ -596,6 +670,15 @@ class RequestDesk:
         return ActionResult(self.card(request), "", [reply], True)
 
     # ------------------------------------------------------------------ incidents
+
+    async def _acknowledge_grouped(self, request: SupportRequest) -> None:
+        """Post the acknowledgement of a grouped request that no instance recorded as sent (better twice than never)."""
+        stored = await self._requests.get(request.incident)
+        root = stored.value.open_request() if stored else OpenRequest(request.incident, "", request.received_at)
+        ack = await self.grouped_acknowledgement(request, root)
+        await self._messenger.send(Post(request.address, ack, Priority.ACKNOWLEDGEMENT))
+        now = self._clock()
+        await self._change(request.id, lambda r: r.acknowledged(now))
 
     async def _join(self, child: SupportRequest, root_id: str) -> None:
         """Group a request under its incident's root: the root's card lists it; nobody is paged again."""
@@ -715,7 +798,9 @@ class RequestDesk:
         request = stored.value
         if request.outcome is None:
             # The job is queued before the triage is written; if that write never landed, there is nothing to file.
-            if (self._clock() - job.due).total_seconds() > TRIAGE_LANDING_SECONDS:
+            # A newer revision means the click lost to another change (its triage is never written): stop now.
+            lost = job.payload.get("revision") not in (None, request.revision)
+            if lost or (self._clock() - job.due).total_seconds() > TRIAGE_LANDING_SECONDS:
                 return
             raise RetryLater("the triage is not recorded yet", 1)
         if request.ticket_key:

@@ -38,7 +38,8 @@ def _to_entity(thread: AlertThread) -> dict:
         "Reason": thread.reason,
         "SnoozedUntil": _utc(thread.snoozed_until),
         "Ticket": thread.ticket.value, "TicketKey": thread.ticket_key, "TicketUrl": thread.ticket_url,
-        "Escalations": thread.escalations,
+        # Escalations (the highest level) stays for instances of an earlier version during a rolling deployment.
+        "Escalations": thread.escalations, "EscalatedLevels": legacy.levels_column(thread.escalated_levels),
         "EarlierThread": thread.earlier_thread,
         "Revision": thread.revision,
         "Extra": json.dumps(thread.extra, ensure_ascii=False),
@@ -61,7 +62,7 @@ def _from_entity(e: dict) -> Stored[AlertThread]:
         reason=e.get("Reason", ""),
         snoozed_until=_time(e.get("SnoozedUntil")),
         ticket=TicketState(e.get("Ticket") or "none"), ticket_key=e.get("TicketKey", ""), ticket_url=e.get("TicketUrl", ""),
-        escalations=int(e.get("Escalations", 0)),
+        escalated_levels=legacy.escalated_levels(e),
         earlier_thread=e.get("EarlierThread", ""),
         revision=int(e.get("Revision", 0)),
         extra=json.loads(e.get("Extra") or "{}"),

@@ -1,7 +1,8 @@
-"""Rows and job payloads written before addresses became opaque, read into today's shapes.
+"""Rows and job payloads written in earlier shapes, read into today's.
 
 Addresses used to be stored as four Bot Framework fields (service URL, conversation id, tenant, channel) and
-installs as whole ConversationReference objects; a deployment keeps them, so storage converts them on read.
+installs as whole ConversationReference objects; requests and alerts kept only how many escalation levels were
+sent. A deployment keeps such rows, so storage converts them on read.
 """
 
 from __future__ import annotations
@@ -39,3 +40,17 @@ def job_payload(payload: dict) -> dict:
     if isinstance(via, list) and len(via) == 2:
         payload = {**payload, "via": address([via[0], "", via[1], ""]).to_json()}
     return payload
+
+
+def escalated_levels(entity: dict) -> frozenset[int]:
+    """The escalation levels a request or alert row says were sent: its EscalatedLevels ("1,2"), or, for a row
+    written before those were kept, levels 1 to its Escalations count (escalations then went out in order)."""
+    levels = entity.get("EscalatedLevels")
+    if levels is not None:
+        return frozenset(int(level) for level in str(levels).split(",") if level.strip())
+    return frozenset(range(1, int(entity.get("Escalations", 0)) + 1))
+
+
+def levels_column(levels: frozenset[int]) -> str:
+    """Escalation levels as their column's text."""
+    return ",".join(str(level) for level in sorted(levels))

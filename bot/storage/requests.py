@@ -47,7 +47,9 @@ def _to_entity(request: SupportRequest) -> dict:
         "Detail": json.dumps(request.detail, ensure_ascii=False),
         "Ticket": request.ticket.value, "TicketKey": request.ticket_key, "TicketUrl": request.ticket_url,
         "ResolvedAt": _time(request.resolved_at),
-        "Escalations": request.escalations, "Revision": request.revision,
+        # Escalations (the highest level) stays for instances of an earlier version during a rolling deployment.
+        "Escalations": request.escalations, "EscalatedLevels": legacy.levels_column(request.escalated_levels),
+        "Revision": request.revision,
         "Extra": json.dumps(request.extra, ensure_ascii=False),
     }
 
@@ -68,7 +70,7 @@ def _from_entity(e: dict) -> Stored[SupportRequest]:
         detail=json.loads(e.get("Detail") or "{}"),
         ticket=TicketState(e.get("Ticket") or "none"), ticket_key=e.get("TicketKey", ""), ticket_url=e.get("TicketUrl", ""),
         resolved_at=_untime(e.get("ResolvedAt")),
-        escalations=int(e.get("Escalations", 0)), revision=int(e.get("Revision", 0)),
+        escalated_levels=legacy.escalated_levels(e), revision=int(e.get("Revision", 0)),
         extra=json.loads(e.get("Extra") or "{}"),
     )
     return Stored(request, e.metadata["etag"])

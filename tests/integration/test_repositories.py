@@ -97,3 +97,30 @@ async def test_unreachable_table_service_is_a_clear_domain_error():
         assert await store.ping(timeout=2) is False
     finally:
         await store.close()
+
+
+async def test_escalation_levels_round_trip_and_rows_with_only_a_count_read_as_levels_in_order(store):
+    from datetime import datetime, timezone
+
+    from bot.storage.alerts import TableAlertRepository
+    from bot.storage.requests import TableRequestRepository
+    from tests.support.figures import request, thread
+
+    at = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    requests, alerts = TableRequestRepository(store), TableAlertRepository(store)
+    lead_only = request(at).escalated(2)
+    await requests.add(lead_only)
+    assert (await requests.get(lead_only.id)).value.escalated_levels == {2}
+    opened = thread(at, events=1).escalated(2).escalated(1)
+    await alerts.add(opened)
+    assert (await alerts.get(opened.key)).value.escalated_levels == {1, 2}
+    # A row of an earlier version: "Escalations: 2" meant levels 1 and 2 (they went out in order).
+    old = request(at.replace(hour=10))
+    await requests.add(old)
+    table = store.table("Requests")
+    row = await table.get_entity("request", key(old.id))
+    del row["EscalatedLevels"]
+    row["Escalations"] = 2
+    await table.update_entity(row, mode="replace")
+    back = (await requests.get(old.id)).value
+    assert back.escalated_levels == {1, 2} and not back.needs_escalation(1) and not back.needs_escalation(2)

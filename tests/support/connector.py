@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from aiohttp import web
 
@@ -22,6 +24,8 @@ class Sent:
     authorization: str | None
     new_id: str = ""
     at: float = field(default_factory=time.monotonic)
+    # True when the message was taken but its answer never reached the bot (a `lose` failure).
+    answer_lost: bool = False
 
 
 MODES = ("answer", "hang", "reset", "lose")
@@ -45,6 +49,11 @@ class Failure:
     body: dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    # A time window (time.monotonic()): the rule applies only from `after` until `until`, when given.
+    after: float | None = None
+    until: float | None = None
+    # How many requests it has hit so far.
+    hits: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -52,9 +61,32 @@ class Failure:
 
     def matches(self, request: web.Request) -> bool:
         """True when this rule still applies and covers the request (`path` is a regex over the whole path)."""
-        return (self.times > 0 and self.method in ("", request.method)
-                and re.fullmatch(self.path, request.path) is not None)
+        now = time.monotonic()
+        return (self.times > 0 and (self.after is None or now >= self.after) and (self.until is None or now < self.until)
+                and self.method in ("", request.method) and re.fullmatch(self.path, request.path) is not None)
 
+    def describe(self) -> str:
+        """The rule in a few words, for reports."""
+        what = {"answer": f"answer {self.status}", "hang": f"hang {self.seconds:g} s", "reset": "reset",
+                "lose": "lose the answer"}[self.mode]
+        retry_after = self.headers.get("Retry-After")
+        return f"{self.method or 'any'} {self.path}: {what}" + (f" (Retry-After: {retry_after})" if retry_after else "")
+
+
+@dataclass
+class Faulted:
+    """One request a Failure hit: when, which, and how it misbehaved."""
+
+    at: float
+    method: str
+    path: str
+    mode: str
+    status: int | None
+    rule: str
+
+
+# Set on a request whose answer a `lose` failure will drop, so the send it records is marked.
+ANSWER_LOST = web.RequestKey("answer_lost", bool)
 
 # Paths of the Connector's routes, for Failure.path.
 CREATE_PATH = r"/v3/conversations"
@@ -72,6 +104,12 @@ class Connector:
     failures: list[Failure] = field(default_factory=list)
     # Every request that arrived, failed ones included: (method, path).
     attempts: list[tuple[str, str]] = field(default_factory=list)
+    # Every request a Failure hit, in order.
+    faulted: list[Faulted] = field(default_factory=list)
+    # Every request that arrived as (monotonic time, method, path, digest of the body), to count tries per message.
+    arrivals: list[tuple[float, str, str, str]] = field(default_factory=list)
+    # Called with each recorded send as it arrives (before the bot gets its answer), e.g. to crash a bot there.
+    on_sent: list[Callable[[Sent], None]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
@@ -82,21 +120,33 @@ class Connector:
         self.failures.append(failure)
         return failure
 
+    def fail_for(self, duration: float, **rule) -> Failure:
+        """Misbehave for every matching request during the next `duration` seconds; see Failure for the arguments."""
+        now = time.monotonic()
+        return self.fail(times=10**9, after=now, until=now + duration, **rule)
+
     @web.middleware
     async def _misbehave(self, request: web.Request, handler) -> web.StreamResponse:
         self.attempts.append((request.method, request.path))
+        body = await request.read()
+        self.arrivals.append((time.monotonic(), request.method, request.path, hashlib.sha1(body).hexdigest()[:12]))
         failure = next((f for f in self.failures if f.matches(request)), None)
         if failure is None:
             return await handler(request)
         failure.times -= 1
+        failure.hits += 1
+        self.faulted.append(Faulted(time.monotonic(), request.method, request.path, failure.mode,
+                                    failure.status if failure.mode == "answer" else None, failure.describe()))
         if failure.mode == "answer":
             body = failure.body if failure.body is not None else {"error": {"code": "ServiceError", "message": "failed"}}
             return web.json_response(body, status=failure.status, headers=failure.headers)
         if failure.mode == "hang":
             await asyncio.sleep(failure.seconds)
         elif failure.mode == "lose":
+            request[ANSWER_LOST] = True
             await handler(request)
-        request.transport.close()
+        if request.transport is not None:  # None when the bot gave up first (a hang longer than its timeout)
+            request.transport.close()
         # The bot reads the closed connection before this handler returns; nothing more is written.
         await asyncio.sleep(0.5)
         return web.Response(status=204)
@@ -120,9 +170,12 @@ class Connector:
         body = await request.json()
         activity_id = request.match_info.get("activity")
         new_id = activity_id if method == "PUT" else f"bot-{next(self._ids)}"
-        self.sent.append(Sent(method, request.match_info["conversation"], activity_id, body,
-                              request.headers.get("Authorization"), new_id))
+        sent = Sent(method, request.match_info["conversation"], activity_id, body, request.headers.get("Authorization"),
+                    new_id, answer_lost=request.get(ANSWER_LOST, False))
+        self.sent.append(sent)
         self._arrived.set()
+        for hook in list(self.on_sent):
+            hook(sent)
         return web.json_response({"id": new_id}, status=200 if method == "PUT" else 201)
 
     async def _create(self, request: web.Request) -> web.Response:

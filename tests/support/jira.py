@@ -7,6 +7,7 @@ import base64
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -140,6 +141,9 @@ class Issue:
     key: str
     fields: dict
     hidden_for: int = 0
+    # Searches miss it until then (time.monotonic()), like Jira's index catching up after some seconds.
+    hidden_until: float = 0.0
+    created_at: float = field(default_factory=time.monotonic)
 
     @property
     def labels(self) -> list[str]:
@@ -166,8 +170,16 @@ class Jira:
     delay: float = 0.0
     # How many searches miss a new issue; real Jira search lags writes by seconds.
     search_lag: int = 0
+    # The same in seconds: a new issue is missing from searches for this long.
+    search_lag_seconds: float = 0.0
+    # The next this-many creates store the issue and lose the answer (as drop_response_after_create_next does once).
+    lose_creates: int = 0
+    # Every request a fault hit: (monotonic time, method, path, what happened).
+    faulted: list[tuple[float, str, str, str]] = field(default_factory=list)
     url: str = ""
     _failures: list[tuple[int, str | None]] = field(default_factory=list)
+    # Windows (start, end, status, Retry-After) in time.monotonic() during which every request fails.
+    _windows: list[tuple[float, float, int, str | None]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(10001))
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -182,6 +194,19 @@ class Jira:
     def fail_next(self, n: int = 1, status: int = 503, retry_after: str | None = "2") -> None:
         """Answer the next n requests with this status (and Retry-After when given), storing nothing."""
         self._failures.extend([(status, retry_after)] * n)
+
+    def fail_for(self, seconds: float, status: int = 503, retry_after: str | None = None) -> None:
+        """Answer every request with this status (and Retry-After when given) for the next `seconds`, storing nothing."""
+        now = time.monotonic()
+        self._windows.append((now, now + seconds, status, retry_after))
+
+    def lose_next_creates(self, n: int = 1) -> None:
+        """The next n creates store their issue, then the answer is lost (see drop_with)."""
+        self.lose_creates += n
+
+    def labelled(self, label: str) -> list[Issue]:
+        """Every stored issue with this label, searchable yet or not."""
+        return [issue for issue in self.issues if label in issue.labels]
 
     def issue(self, key: str) -> Issue:
         """The stored issue with this key."""
@@ -198,8 +223,15 @@ class Jira:
             if self.delay:
                 await asyncio.sleep(self.delay)
             if self.down:
+                self.faulted.append((time.monotonic(), request.method, request.path, "down: 503"))
                 return web.Response(status=503, text="Service Unavailable")
+            window = self._window()
+            if window is not None:
+                status, retry_after = window
+                self.faulted.append((time.monotonic(), request.method, request.path, f"window: {status}"))
+                return _injected(status, retry_after)
             if self._failures:
+                self.faulted.append((time.monotonic(), request.method, request.path, f"next: {self._failures[0][0]}"))
                 return self._injected_failure()
             if not self._authenticated(request):
                 return _errors(["Client must be authenticated to access this resource."], status=401)
@@ -217,12 +249,13 @@ class Jira:
             Received(request.method, request.path, dict(request.query), body, request.headers.get("Authorization"))
         )
 
+    def _window(self) -> tuple[int, str | None] | None:
+        now = time.monotonic()
+        return next(((status, after) for start, end, status, after in self._windows if start <= now < end), None)
+
     def _injected_failure(self) -> web.Response:
         status, retry_after = self._failures.pop(0)
-        headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        return web.json_response(
-            {"errorMessages": [f"injected failure {status}"], "errors": {}}, status=status, headers=headers
-        )
+        return _injected(status, retry_after)
 
     def _authenticated(self, request: web.Request) -> bool:
         return basic_credentials(request.headers.get("Authorization", "")) == (self.email, self.api_token)
@@ -237,8 +270,12 @@ class Jira:
         if errors:
             return _errors(errors=errors)
         issue = self._store(body["fields"])
-        if self.drop_response_after_create_next:
-            self.drop_response_after_create_next = False
+        if self.drop_response_after_create_next or self.lose_creates > 0:
+            if self.drop_response_after_create_next:
+                self.drop_response_after_create_next = False
+            else:
+                self.lose_creates -= 1
+            self.faulted.append((time.monotonic(), request.method, request.path, f"lost the answer to {issue.key}"))
             return self._lose_answer(request)
         return web.json_response(
             {"id": issue.id, "key": issue.key, "self": f"{self.url}/rest/api/3/issue/{issue.id}"}, status=201
@@ -277,7 +314,8 @@ class Jira:
         return None if name in self.issue_types else "Specify a valid issue type"
 
     def _store(self, fields: dict) -> Issue:
-        issue = Issue(str(next(self._ids)), f"{self.project}-{next(self._numbers)}", fields, self.search_lag)
+        issue = Issue(str(next(self._ids)), f"{self.project}-{next(self._numbers)}", fields, self.search_lag,
+                      time.monotonic() + self.search_lag_seconds)
         self.issues.append(issue)
         return issue
 
@@ -306,13 +344,20 @@ class Jira:
         return web.json_response(answer)
 
     def _visible_with(self, label: str) -> list[Issue]:
-        found = [issue for issue in self.issues if label in issue.labels and issue.hidden_for == 0]
+        now = time.monotonic()
+        found = [issue for issue in self.issues
+                 if label in issue.labels and issue.hidden_for == 0 and issue.hidden_until <= now]
         for issue in self.issues:
             issue.hidden_for = max(issue.hidden_for - 1, 0)
         return found
 
     async def _search_gone(self, request: web.Request) -> web.Response:
         return _errors([_SEARCH_GONE], status=410)
+
+
+def _injected(status: int, retry_after: str | None) -> web.Response:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return web.json_response({"errorMessages": [f"injected failure {status}"], "errors": {}}, status=status, headers=headers)
 
 
 def _summary_error(summary: Any) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,10 +45,15 @@ def connection_string(port: int) -> str:
 
 
 class Azurite:
-    """An in-memory Azurite table service on a free port."""
+    """An Azurite table service on a free port: in memory, or on disk under `location`.
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    On disk it can be stopped (SIGINT, so it flushes: it autosaves only every 5 s) and started again on the
+    same port with the same data, as a storage outage in the middle of a flow.
+    """
+
+    def __init__(self, location: Path | str | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.location = Path(location) if location is not None else None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -56,27 +62,42 @@ class Azurite:
         return connection_string(self.port)
 
     def start(self) -> "Azurite":
-        """Start it and wait until it listens."""
+        """Start it (again, on the same port and data) and wait until it listens."""
         binary = ROOT / "node_modules" / ".bin" / "azurite-table"
         if not binary.exists():
             raise RuntimeError("azurite is not installed: run `make test` (it runs npm ci)")
+        if self.location is not None:
+            self.location.mkdir(parents=True, exist_ok=True)
+            store = ["--location", str(self.location)]
+        else:
+            store = ["--inMemoryPersistence"]
         self.process = subprocess.Popen(
             [str(binary), "--tableHost", "127.0.0.1", "--tablePort", str(self.port),
-             "--inMemoryPersistence", "--disableTelemetry", "--silent"],
+             *store, "--disableTelemetry", "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, 20, self.process)
         return self
 
-    def stop(self) -> None:
-        """Stop it."""
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop it: SIGINT on disk (Azurite saves only then), SIGTERM in memory; SIGKILL if it hangs."""
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT if self.location is not None else signal.SIGTERM)
             try:
-                self.process.wait(5)
+                self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def restart(self, down_seconds: float = 0.0) -> "Azurite":
+        """Stop it, stay down for a while, start it again on the same port (the data survives only on disk)."""
+        self.stop()
+        time.sleep(down_seconds)
+        return self.start()
 
 
 class BotProcess:
@@ -134,7 +155,26 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if getattr(self, "_log", None):
+        self._close_log()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown, no cleanup, leases and in-flight sends left as they are."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._close_log()
+
+    def restart(self, port: int | None = None, wait: bool = True) -> "BotProcess":
+        """Start it again on the same tables (same environment), on the same port unless another is given."""
+        if self.alive():
+            raise RuntimeError("the bot still runs; stop() or kill() it first")
+        if port is not None:
+            self.port = port
+            self.env["PORT"] = str(port)
+        return self.start(wait=wait)
+
+    def _close_log(self) -> None:
+        if getattr(self, "_log", None) and not self._log.closed:
             self._log.close()
 
 

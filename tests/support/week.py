@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from bot.bootstrap import build_core, build_services
 from bot.config import load_settings
 from bot.core.events import Card, CardAction, Direct, Message, Person, Post, Reply, Scope, Text, Update
 from bot.domain.address import Address
+from bot.domain.jobs import RetryLater
 from bot.domain.members import Member, Role
 from bot.domain.rotation import RotationWeek
 from bot.services.catalogue import load_catalogue
@@ -73,16 +74,29 @@ def _conversation(address: Address) -> str:
 
 @dataclass
 class RecordingMessenger:
-    """The Messenger port, recording: Teams is the one part that can't run here."""
+    """The Messenger port, recording: Teams is the one part that can't run here.
+
+    `refuse` holds tests of effects (proactive ones, and a turn's replies) that Teams answers with a 429
+    (RetryLater) once each, as a fault would.
+    """
 
     clock: MutableClock
     sent: list[Sent] = field(default_factory=list)
+    refuse: list[Callable[[Any], bool]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def link(self, address: Address, message_id: str) -> str:
         return f"https://teams.example/l/{address.place}/{message_id}"
 
+    def refused(self, effect) -> None:
+        """Raise RetryLater, as Teams' 429 does, for the first effect a rule of `refuse` names (once per rule)."""
+        for rule in self.refuse:
+            if rule(effect):
+                self.refuse.remove(rule)
+                raise RetryLater("Teams answered 429 TooManyRequests", 2)
+
     async def send(self, effect) -> str:
+        self.refused(effect)
         if isinstance(effect, Post):
             new = f"m{next(self._ids)}"
             self.sent.append(Sent(_conversation(effect.to), effect.content, self.clock(), "post", new))
@@ -102,6 +116,7 @@ class _Turn:
         self._conversation = conversation
 
     async def apply(self, effect) -> str:
+        self._harness.messenger.refused(effect)
         kind = "reply" if isinstance(effect, Reply) else "update"
         content = effect.content if isinstance(effect, Reply) else effect.card
         self._harness.messenger.sent.append(Sent(self._conversation, content, self._harness.clock(), kind,
@@ -112,14 +127,14 @@ class _Turn:
 class WeekHarness:
     """A team's bot with everything real but Teams, driven message by message."""
 
-    def __init__(self, connection_string: str, prefix: str, start: datetime) -> None:
+    def __init__(self, connection_string: str, prefix: str, start: datetime, tickets=None) -> None:
         self.clock = MutableClock(start)
         self.messenger = RecordingMessenger(self.clock)
         self.settings = load_settings({"ALLOW_UNAUTHENTICATED": "true", "TABLES_CONNECTION_STRING": connection_string,
                                        "TABLE_PREFIX": prefix, "LOG_LEVEL": "WARNING"})
         self.catalogue = load_catalogue("", self.settings.tz)
         self.services = build_services(self.settings, self.clock, self.catalogue)
-        self.core = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock)
+        self.core = build_core(self.settings, self.services, self.catalogue, self.messenger, self.clock, tickets)
         self.app = self.core.app
         self._ids = itertools.count(1)
 

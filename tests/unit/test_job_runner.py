@@ -146,3 +146,61 @@ async def test_a_remembered_job_keeps_its_id_taken_until_the_tombstone_expires()
     clock.now += timedelta(seconds=3601)
     await runner.run_due()
     assert jobs.rows == {} and ran == ["page|m1"]
+
+
+async def test_a_hung_job_does_not_delay_another_due_job():
+    jobs, clock, ran, hung = FakeJobs(), Clock(), [], asyncio.Event()
+    runner = JobRunner(jobs, clock, poll_seconds=0.01)
+
+    @runner.handles("hangs")
+    async def hangs(job):
+        hung.set()
+        await asyncio.Event().wait()  # a call that never returns
+
+    runner.handles("quick")(lambda job: asyncio.sleep(0, ran.append(job.id)))
+    await runner.enqueue(Job("h", "hangs", clock.now))
+    await runner.enqueue(Job("due-with-it", "quick", clock.now))
+    polling = asyncio.create_task(runner.run_forever())
+    await asyncio.wait_for(hung.wait(), 1)
+    await runner.enqueue(Job("due-later", "quick", clock.now))  # due while the hung one still runs
+    for _ in range(100):
+        if len(ran) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert ran == ["due-with-it", "due-later"]
+    await runner.stop(grace_seconds=0.05)
+    await asyncio.wait_for(polling, 1)
+
+
+async def test_due_jobs_run_side_by_side_up_to_the_limit():
+    jobs, clock, running, most = FakeJobs(), Clock(), set(), []
+    runner = JobRunner(jobs, clock, max_running=3)
+
+    @runner.handles("slow")
+    async def slow(job):
+        running.add(job.id)
+        most.append(len(running))
+        await asyncio.sleep(0.05)
+        running.discard(job.id)
+
+    for n in range(7):
+        await runner.enqueue(Job(f"s{n}", "slow", clock.now))
+    assert await runner.run_due() == 7
+    assert max(most) == 3 and jobs.rows == {}
+
+
+async def test_jobs_of_one_lane_run_one_after_another_in_due_order():
+    jobs, clock, steps = FakeJobs(), Clock(), []
+    runner = JobRunner(jobs, clock)
+
+    @runner.handles("reply")
+    async def reply(job):
+        steps.append(f"start {job.id}")
+        await asyncio.sleep(0.01)
+        steps.append(f"end {job.id}")
+
+    for n in range(3):
+        await runner.enqueue(Job(f"r{n}", "reply", clock.now + timedelta(milliseconds=n), {"lane": "conversation|c"}))
+    clock.now += timedelta(seconds=1)
+    assert await runner.run_due() == 3
+    assert steps == ["start r0", "end r0", "start r1", "end r1", "start r2", "end r2"]

@@ -55,6 +55,15 @@ def test_escalation_levels_only_while_the_clock_runs():
     assert not once.claim(DORA, T0).needs_escalation(2)
 
 
+def test_a_late_first_escalation_still_goes_out_after_the_second():
+    # The ⏰ job can run after the 🚨 one (Teams refused the first for a while): each level is sent exactly once.
+    lead_first = fresh().escalated(2)
+    assert lead_first.needs_escalation(1) and not lead_first.needs_escalation(2)
+    both = lead_first.escalated(1)
+    assert not both.needs_escalation(1) and not both.needs_escalation(2)
+    assert both.escalations == 2 and both.escalated(1) is both
+
+
 def awaiting() -> SupportRequest:
     detail = {"decision": DbDecision.AWAITING_SECOND.value, "proposed_by": "d"}
     return fresh().triage(Outcome.DB_OVERRIDE, DORA, T0, detail, resolved=False)
