@@ -79,6 +79,7 @@ async def test_acknowledges_at_once_pages_the_pair_and_posts_the_card(http, desk
     assert "The tour export fails with a 500" in json.dumps(card) and "Olga Ops" in json.dumps(card)
     assert_valid_cards(card)
     assert {c["members"][0]["id"] for c in connector.created} == {DORA, PAULA}
+    await connector.wait_until(lambda c: sum(s.conversation_id.startswith("a:1to1-") for s in c.sent) == 2, what="two 1:1s")
     direct = [s.body["text"] for s in connector.sent if s.conversation_id.startswith("a:1to1-")]
     assert len(direct) == 2 and all("Open the thread" in t and "teams.microsoft.com/l/message/" in t for t in direct)
     mentioned = {e["mentioned"]["id"] for e in ack.body["entities"]}
