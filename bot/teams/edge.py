@@ -92,7 +92,12 @@ class BotbuilderEndpoint:
         """The token's verdict before the body is read; None when refused."""
         try:
             # botbuilder checks the serviceurl claim only when given a serviceUrl; here it is given none.
-            return await self._adapter.bot_framework_authentication.authenticate_request(_TEAMS_ONLY, header or None)
+            verdict = await self._adapter.bot_framework_authentication.authenticate_request(_TEAMS_ONLY, header or None)
+            # PyJWT checks `exp` only when a token has one; a channel token without it would never expire.
+            if self._settings.authenticated and "exp" not in (verdict.claims_identity.claims or {}):
+                log.info("refused a request: the token has no expiry")
+                return None
+            return verdict
         except (PermissionError, jwt.PyJWTError) as err:
             log.info("refused a request: %s", type(err).__name__)
         except Exception as err:  # noqa: BLE001 - botbuilder raises bare Exceptions for endorsements and algorithms

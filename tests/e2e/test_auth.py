@@ -41,6 +41,12 @@ def without_key_id(tokens: TokenService, service_url: str) -> str:
     return jwt.encode(claims, tokens.key, algorithm="RS256")
 
 
+def unendorsed(tokens: TokenService, service_url: str) -> str:
+    """A token signed with a published key that lists no endorsements (so is not one for Teams)."""
+    kid = tokens.publish_unendorsed()
+    return tokens.token(BOT_ID, service_url, key=tokens.published[kid], kid=kid)
+
+
 def expect_replies(service_url: str) -> dict:
     activity = activities.personal("help", service_url)
     activity["deliveryMode"] = "expectReplies"
@@ -71,6 +77,8 @@ async def test_valid_token_is_accepted(http, secured_bot, tokens, connector):
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, issuer="https://evil.example"), id="wrong-issuer"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, "https://elsewhere.example/"), id="wrong-service-url"),
         pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url) + "x", id="bad-signature"),
+        pytest.param(lambda t, url: "Bearer " + t.token(BOT_ID, url, expires_in=None), id="no-expiry"),
+        pytest.param(lambda t, url: "Bearer " + unendorsed(t, url), id="key-not-endorsed-for-teams"),
     ],
 )
 async def test_bad_tokens_get_401(http, secured_bot, tokens, connector, make_header):

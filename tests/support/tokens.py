@@ -28,6 +28,7 @@ class TokenService:
         self.url = ""
         self.metadata_fetches = 0
         self.key_fetches = 0
+        self.unendorsed: set[str] = set()  # key ids published without endorsements
 
     def rotate(self, drop_old: bool = False) -> str:
         """Publish a new key and sign with it from now on; the old keys stay published unless dropped. Its kid."""
@@ -50,7 +51,9 @@ class TokenService:
             published = []
             for kid, key in self.published.items():
                 jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-                jwk.update({"kid": kid, "use": "sig", "endorsements": ["msteams"]})
+                jwk.update({"kid": kid, "use": "sig"})
+                if kid not in self.unendorsed:
+                    jwk["endorsements"] = ["msteams"]
                 published.append(jwk)
             return web.json_response({"keys": published})
 
@@ -63,13 +66,21 @@ class TokenService:
         """What BOT_OPENID_METADATA_URL points at."""
         return f"{self.url}/.well-known/openidconfiguration"
 
-    def token(self, audience: str, service_url: str, *, issuer: str = ISSUER, expires_in: int = 3600,
+    def token(self, audience: str, service_url: str, *, issuer: str = ISSUER, expires_in: int | None = 3600,
               key: rsa.RSAPrivateKey | None = None, kid: str | None = None) -> str:
-        """A signed channel token; every argument can be made wrong on purpose."""
+        """A signed channel token; every argument can be made wrong on purpose (expires_in=None: no `exp`)."""
         now = int(time.time())
-        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 60,
-                  "iat": now - 60, "exp": now + expires_in}
+        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 60, "iat": now - 60}
+        if expires_in is not None:
+            claims["exp"] = now + expires_in
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
+
+    def publish_unendorsed(self) -> str:
+        """Publish one more key, without endorsements (so not for Teams), and return its id; signing stays as is."""
+        key, kid = _key(), uuid.uuid4().hex
+        self.published[kid] = key
+        self.unendorsed.add(kid)
+        return kid
 
     def foreign_key(self) -> rsa.RSAPrivateKey:
         """A key the bot does not trust."""
