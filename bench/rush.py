@@ -93,6 +93,12 @@ def allowed_at(k: int) -> float:
     return ((k - 1) // count) * window
 
 
+def throttled(connector: Connector, limit: int = 20) -> list[dict]:
+    """The first 429s the stand-in answered: which thread (or the app), which limit, how long into the phase."""
+    return [{"key": t.key, "limit": list(t.limit), "method": t.method, "retry_after": t.retry_after,
+             "at": _r(t.at - connector.started)} for t in connector.throttled[:limit]]
+
+
 def summary(values: list[float]) -> dict:
     """p50, p99, worst and count, in seconds."""
     return {"n": len(values), "p50": _r(percentile(values, 50)), "p99": _r(percentile(values, 99)),
@@ -217,6 +223,7 @@ async def enforcing(runners: list[web.AppRunner]) -> tuple[Connector, Recorder]:
     """A fresh Connector stand-in that keeps Teams' limits (one per bot: each is its own app)."""
     connector = Connector(enforce_limits=True)
     connector.url = await serve(connector.app(), runners)
+    connector.started = time.monotonic()  # type: ignore[attr-defined]  # for the report's times
     return connector, Recorder(connector)
 
 
@@ -426,6 +433,7 @@ async def bursts(http: aiohttp.ClientSession, args: argparse.Namespace) -> dict:
                         figures["resolved_after"] = await resolve_all(driver, threads, args.burst_timeout)
                         await settle(ours, threads, args.burst_timeout)
         results["throttled"] = {name: len(d.bot.connector.throttled) for name, d in drivers.items()}
+        results["throttled_first"] = {name: throttled(d.bot.connector) for name, d in drivers.items()}
         results["channel_overruns"] = {name: len(d.bot.connector.channel_overruns) for name, d in drivers.items()}
         results["http"] = {name: dict(d.statuses) for name, d in drivers.items()}
     return results
@@ -521,6 +529,7 @@ async def replay(http: aiohttp.ClientSession, args: argparse.Namespace) -> dict:
             "escalations_in_threads": sum(k in ESCALATIONS for _, r in records for _, k in r.posts),
             "digests": [{"kind": kind, "requests": n} for _, kind, n in recorder.channel],
             "direct_messages": len(recorder.direct), "throttled": len(ours.connector.throttled),
+            "throttled_first": throttled(ours.connector),
             "channel_overruns": len(ours.connector.channel_overruns), "http": dict(driver.statuses),
             "jobs_waiting_at_the_end": dict(backlog), "bot_env": env,
         }
@@ -645,7 +654,8 @@ async def soak(http: aiohttp.ClientSession, args: argparse.Namespace) -> dict:
             "throughput_first_last": [blocks[0]["handled_per_s"], blocks[-1]["handled_per_s"]] if blocks else None,
             "throughput_second_last": [blocks[1]["handled_per_s"], blocks[-1]["handled_per_s"]] if len(blocks) > 1 else None,
             "jobs_waiting_at_the_end": dict(backlog),
-            "throttled": len(ours.connector.throttled), "http": dict(driver.statuses), "bot_env": env,
+            "throttled": len(ours.connector.throttled), "throttled_first": throttled(ours.connector),
+            "channel_overruns": len(ours.connector.channel_overruns), "http": dict(driver.statuses), "bot_env": env,
             "answered_share": args.answered,
         }
     return result
