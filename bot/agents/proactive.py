@@ -128,11 +128,14 @@ class AgentsMessenger:
         tenant = {"tenant_id": via.tenant_id, "channel_data": {"tenant": {"id": via.tenant_id}}} if via.tenant_id else {}
         parameters = ConversationParameters(is_group=False, bot=bot_account(self._settings),
                                             members=[ChannelAccount(id=person.teams_id or person.aad_object_id)], **tenant)
-        await with_retries(
-            lambda: self._adapter.create_conversation(self._settings.bot_id, "msteams", via.service_url, BOT_CONNECTOR,
-                                                      parameters, remember),
-            f"{what} (creating the 1:1 chat)",
-        )
+        # Creating the chat is a request to Teams like a send: it takes its place in the app's budget (and Teams
+        # limits it per conversation too), so a rush of first pages never goes over 50 requests a second.
+        async with self._pacer.slot(Address("", f"new 1:1 chat|{person.aad_object_id}"), Priority.PAGE):
+            await with_retries(
+                lambda: self._adapter.create_conversation(self._settings.bot_id, "msteams", via.service_url,
+                                                          BOT_CONNECTOR, parameters, remember),
+                f"{what} (creating the 1:1 chat)",
+            )
         activity = created["activity"]
         chat = address_for(activity.service_url, activity.conversation.id, via.tenant_id, "personal")
         await self._conversations.remember_address("user", person.aad_object_id, chat)

@@ -3,6 +3,7 @@ requests that the index may not show yet (their paging job writes them a moment 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Callable
 
@@ -12,6 +13,9 @@ from .ports import RequestRepository
 
 # Bounds this instance's memory of recent requests per channel (a rush is dozens, not thousands).
 MAX_RECENT = 200
+# Reads of a channel's index that start within this many seconds of each other share one: a burst of requests
+# (each one reads it before its acknowledgement) costs one query, not one each.
+SHARED_READ_SECONDS = 1.0
 
 
 class OpenRequests:
@@ -21,6 +25,7 @@ class OpenRequests:
         self._requests = requests
         self._clock = clock
         self._recent: dict[str, dict[str, OpenRequest]] = {}
+        self._reads: dict[str, tuple[datetime, asyncio.Future[list[OpenRequest]]]] = {}
 
     def remember(self, place: str, request: OpenRequest) -> None:
         """A request this instance just acknowledged, before its index row is written."""
@@ -41,13 +46,22 @@ class OpenRequests:
         """A request was resolved (or left its channel's incidents)."""
         self._recent.get(place, {}).pop(request_id, None)
         await self._requests.unindex(place, request_id)
+        self._reads.pop(place, None)  # a read started before may still list it
 
     async def in_channel(self, place: str) -> list[OpenRequest]:
         """The open requests of a channel, oldest first; this instance's own when storage does not answer."""
         mine = dict(self._recent.get(place, {}))
         try:
-            stored = {r.id: r for r in await self._requests.open_in(place)}
+            stored = {r.id: r for r in await self._stored(place)}
         except StorageUnavailable:
             stored = {}
         merged = {**mine, **stored}
         return sorted(merged.values(), key=lambda r: r.received_at)
+
+    async def _stored(self, place: str) -> list[OpenRequest]:
+        """The channel's index, from a read started at most SHARED_READ_SECONDS ago or a new one."""
+        now = self._clock()
+        shared = self._reads.get(place)
+        if shared is None or (now - shared[0]).total_seconds() >= SHARED_READ_SECONDS:
+            shared = self._reads[place] = (now, asyncio.ensure_future(self._requests.open_in(place)))
+        return list(await asyncio.shield(shared[1]))

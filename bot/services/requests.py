@@ -36,6 +36,7 @@ from ..domain.status import SupportStatus
 from ..domain.text import format_clock, format_when, join_names, shorten
 from .handbook import Handbook
 from .incidents import OpenRequests
+from .recent import RecentRequests
 from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
 from .ports import Messenger, RequestRepository
@@ -46,7 +47,8 @@ from .triage import TriageResult, decide, from_handbook
 log = logging.getLogger(__name__)
 # Teams redelivers a message it got no answer for within seconds; a day of memory is plenty.
 REDELIVERY_WINDOW_SECONDS = 24 * 3600
-# "Recurring" means: like at least this many requests of the last RECURRING_DAYS days.
+# "Recurring" means: like at least this many requests of the last RECURRING_DAYS days (the newest
+# bot.services.recent.LIMIT of them, kept in memory).
 RECURRING_MIN = 2
 RECURRING_DAYS = 30
 # Escalations of one channel that fall due within the same DIGEST_SECONDS go out as one message, sent
@@ -127,6 +129,7 @@ class RequestDesk:
                  handbook: Handbook | None = None) -> None:
         self._requests = requests
         self._open = OpenRequests(requests, clock)
+        self._recent = RecentRequests(requests, clock, days=RECURRING_DAYS)
         self._lookup = lookup
         self._jobs = jobs
         self._messenger = messenger
@@ -289,6 +292,7 @@ class RequestDesk:
             await self._requests.add(request)
         except AlreadyExists:
             return (await self._requests.get(request.id)).value
+        self._recent.add(request)
         return request
 
     async def _page(self, job: Job) -> None:
@@ -346,7 +350,7 @@ class RequestDesk:
             if found:
                 return [{"id": e.id, "title": e.title, "score": round(s.score), "preview": shorten(e.solution, 200)} for s, e in found], None
             since = request.received_at - timedelta(days=RECURRING_DAYS)
-            earlier = [r for r in await self._requests.received_between(since, request.received_at) if r.id != request.id]
+            earlier = [r for r in await self._recent.between(since, request.received_at) if r.id != request.id]
             like = set(recurring(request.text, [(r.id, r.text) for r in earlier]))
             matches = [r for r in earlier if r.id in like]
         except StorageUnavailable as err:

@@ -5,14 +5,21 @@ chat or a 1:1 chat each have their own budget (7 per second, 8 per 2 seconds, 60
 and all sends of an app in a tenant share 50 per second (bench/README.md has the evidence). So a new request's
 acknowledgement, in a thread of its own, never waits behind the pages and cards of other requests' threads; when
 the app's budget is what they wait for, acknowledgements go first, then pages and escalations, then cards.
+
+Teams counts a send when it arrives, which is some time after the pacer lets it go, and later still when the
+send is retried after a 429 or a 503 inside its slot. So each send is counted at the moment its slot ends (the
+latest it can have arrived), and a send still in flight counts as happening now: the gap the pacer keeps
+between two sends is then at least the gap Teams sees, however long each took on the way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import heapq
 import itertools
+import math
 import time
 from collections import defaultdict, deque
 from typing import AsyncIterator, Callable
@@ -37,6 +44,19 @@ def wait_needed(sent: deque[float], limits: tuple[tuple[int, float], ...], now: 
     return wait
 
 
+def app_wait(done: list[float], in_flight: int, limits: tuple[tuple[int, float], ...], now: float) -> float:
+    """Seconds until one more send fits every limit, given when finished sends ended (sorted) and how many are
+    still in flight (they count as now); math.inf while in-flight sends alone fill a limit."""
+    longest = max(window for _, window in limits)
+    del done[:bisect.bisect_right(done, now - longest)]
+    wait = 0.0
+    for count, window in limits:
+        recent = len(done) - bisect.bisect_right(done, now - window)
+        if recent + in_flight >= count:
+            wait = max(wait, math.inf if in_flight >= count else done[-(count - in_flight)] + window - now)
+    return wait
+
+
 class ConversationPacer:
     """Spaces sends per thread and per app under Teams' limits; one send at a time per thread keeps their order."""
 
@@ -45,8 +65,11 @@ class ConversationPacer:
         self._thread_limits = thread_limits
         self._app_limits = app_limits
         self._clock = clock
+        # When each thread's sends ended; one send at a time per thread, so they stay in order.
         self._sent: dict[str, deque[float]] = defaultdict(deque)
-        self._app_sent: deque[float] = deque()
+        # When the app's sends ended (sorted), and how many are on their way.
+        self._app_sent: list[float] = []
+        self._in_flight = 0
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._ready: list[tuple[int, int]] = []  # (priority, arrival) of sends whose thread allows them
         self._arrivals = itertools.count()
@@ -70,16 +93,14 @@ class ConversationPacer:
         heapq.heappush(self._ready, entry)
         try:
             while True:
-                now = self._clock()
-                delay = wait_needed(self._app_sent, self._app_limits, now)
+                delay = app_wait(self._app_sent, self._in_flight, self._app_limits, self._clock())
                 if self._ready[0] == entry and delay <= 0:
                     heapq.heappop(self._ready)
-                    self._sent[key].append(now)
-                    self._app_sent.append(now)
+                    self._in_flight += 1
                     return
                 changed = self._changed
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=delay if delay > 0 else None)
+                    await asyncio.wait_for(changed.wait(), timeout=delay if 0 < delay < math.inf else None)
         except BaseException:
             if entry in self._ready:
                 self._ready.remove(entry)
@@ -94,7 +115,15 @@ class ConversationPacer:
         key = self.key(where)
         async with self._locks[key]:
             await self._admit(key, int(priority))
-            yield
+            try:
+                yield
+            finally:
+                # Counted when it ended, failed or not: Teams may have taken it (or an attempt of it) until then.
+                ended = self._clock()
+                self._in_flight -= 1
+                self._sent[key].append(ended)
+                bisect.insort(self._app_sent, ended)
+                self._notify()
         if next(self._tidy) % TIDY_EVERY == 0:
             self.forget_idle()
 

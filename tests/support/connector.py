@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
 import itertools
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -88,6 +90,61 @@ class Faulted:
 # Set on a request whose answer a `lose` failure will drop, so the send it records is marked.
 ANSWER_LOST = web.RequestKey("answer_lost", bool)
 
+# Teams' limits on a bot's sends, per thread and per app and tenant (bench/README.md, "Teams rate limits: per
+# thread"). Written out here on their own, not taken from bot/web/pacing.py, so that the stand-in checks the pacer
+# instead of agreeing with it.
+TEAMS_THREAD_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+TEAMS_APP_LIMITS = ((50, 1.0),)
+THREAD = ";messageid="
+
+
+def is_channel(conversation_id: str) -> bool:
+    """A team channel's id (19:…@thread.tacv2, or @thread.skype in older teams), not a group chat's (@thread.v2)."""
+    base = conversation_id.partition(THREAD)[0]
+    return base.endswith(("@thread.tacv2", "@thread.skype"))
+
+
+@dataclass
+class Throttled:
+    """One request the enforcing stand-in answered 429 (or, for `channel_overruns`, would have if Teams counted a
+    whole channel as one thread)."""
+
+    at: float
+    method: str
+    path: str
+    key: str  # the thread, or "app"
+    limit: tuple[int, float]  # (count, window in seconds) that was full
+    retry_after: int
+
+
+class Windows:
+    """Arrival times of accepted sends, for sliding-window limits: (count, window) allows at most `count` sends
+    in any `window` seconds."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def full(self, limits: tuple[tuple[int, float], ...], now: float) -> tuple[float, tuple[int, float]] | None:
+        """(seconds until one more send fits, the limit that is full), or None when one more fits now."""
+        longest = max(window for _, window in limits)
+        drop = bisect.bisect_right(self.times, now - longest)
+        if drop:
+            del self.times[:drop]
+        worst = None
+        for count, window in limits:
+            inside = len(self.times) - bisect.bisect_right(self.times, now - window)
+            if inside >= count:
+                # The count-th most recent send in the window has to leave it first.
+                wait = self.times[-count] + window - now
+                if worst is None or wait > worst[0]:
+                    worst = (wait, (count, window))
+        return worst
+
+    def add(self, now: float) -> None:
+        """Count an accepted send."""
+        self.times.append(now)
+
+
 # Paths of the Connector's routes, for Failure.path.
 CREATE_PATH = r"/v3/conversations"
 ACTIVITIES_PATH = r"/v3/conversations/[^/]+/activities(/[^/]+)?"
@@ -95,7 +152,13 @@ ACTIVITIES_PATH = r"/v3/conversations/[^/]+/activities(/[^/]+)?"
 
 @dataclass
 class Connector:
-    """Records sends and updates; can answer 429 a given number of times first, or fail on demand (`fail`)."""
+    """Records sends and updates; can answer 429 a given number of times first, or fail on demand (`fail`).
+
+    With `enforce_limits` it also keeps Teams' rate limits, as the real Connector does: it counts the sends and
+    updates of each thread (a channel thread is `<channel>;messageid=<root>`, a 1:1 or group chat is its own
+    thread) and all requests of the app, and answers 429 with a Retry-After and Teams' error body when one more
+    would go over a limit. Each such answer is recorded in `throttled`.
+    """
 
     sent: list[Sent] = field(default_factory=list)
     created: list[dict] = field(default_factory=list)
@@ -110,8 +173,22 @@ class Connector:
     arrivals: list[tuple[float, str, str, str]] = field(default_factory=list)
     # Called with each recorded send as it arrives (before the bot gets its answer), e.g. to crash a bot there.
     on_sent: list[Callable[[Sent], None]] = field(default_factory=list)
+    # Keep Teams' rate limits (opt-in): per thread and app-wide, answered with 429 when exceeded.
+    enforce_limits: bool = False
+    thread_limits: tuple[tuple[int, float], ...] = TEAMS_THREAD_LIMITS
+    app_limits: tuple[tuple[int, float], ...] = TEAMS_APP_LIMITS
+    # Every 429 the limits caused, in order.
+    throttled: list[Throttled] = field(default_factory=list)
+    # What a stricter reading would have refused: the thread limits applied to a whole channel (every thread in it
+    # and new posts together). Recorded only; nothing is refused for it.
+    channel_overruns: list[Throttled] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _thread_windows: dict[str, Windows] = field(default_factory=dict)
+    _channel_windows: dict[str, Windows] = field(default_factory=dict)
+    _app_window: Windows = field(default_factory=Windows)
+    # The thread each message was posted in, by its id, so an update addressed by the bare channel finds its thread.
+    _posted_in: dict[str, str] = field(default_factory=dict)
     url: str = ""
 
     def fail(self, times: int = 1, **rule) -> Failure:
@@ -160,6 +237,56 @@ class Connector:
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._put)
         return app
 
+    def thread_of(self, conversation: str, activity_id: str | None) -> str:
+        """The thread a send or update counts against.
+
+        A channel thread's id carries `;messageid=<root>`; a reply addressed to the bare channel with the root's id
+        in the path (`/activities/{root}`) is in that root's thread; an update goes to the thread its message was
+        posted in. A new post to the bare channel starts a thread: it counts against the channel itself, as the
+        bot's pacer counts it. A 1:1 or group chat is one thread.
+        """
+        if THREAD in conversation or not is_channel(conversation):
+            return conversation
+        if activity_id:
+            # A reply to the root, or an update of a message: the thread the stand-in saw it posted in.
+            return self._posted_in.get(activity_id, f"{conversation}{THREAD}{activity_id}")
+        return conversation
+
+    def _over_limit(self, request: web.Request, thread: str | None) -> web.Response | None:
+        """When enforcing: a 429 if one more request would go over the thread's or the app's limits; else count it."""
+        if not self.enforce_limits:
+            return None
+        now = time.monotonic()
+        full = []
+        if thread is not None:
+            windows = self._thread_windows.setdefault(thread, Windows())
+            if (over := windows.full(self.thread_limits, now)) is not None:
+                full.append((over, thread))
+        if (over := self._app_window.full(self.app_limits, now)) is not None:
+            full.append((over, "app"))
+        if full:
+            (wait, limit), key = max(full, key=lambda item: item[0][0])
+            retry_after = max(1, math.ceil(wait))
+            self.throttled.append(Throttled(now, request.method, request.path, key, limit, retry_after))
+            count, window = limit
+            return web.json_response(
+                {"error": {"code": "TooManyRequests",
+                           "message": f"Too many requests: more than {count} in {window:g} s for this "
+                                      f"{'app' if key == 'app' else 'conversation'}"}},
+                status=429, headers={"Retry-After": str(retry_after)},
+            )
+        self._app_window.add(now)
+        if thread is not None:
+            self._thread_windows[thread].add(now)
+            channel = thread.partition(THREAD)[0]
+            if is_channel(channel):
+                shadow = self._channel_windows.setdefault(channel, Windows())
+                if (over := shadow.full(self.thread_limits, now)) is not None:
+                    self.channel_overruns.append(Throttled(now, request.method, request.path, channel, over[1],
+                                                           max(1, math.ceil(over[0]))))
+                shadow.add(now)
+        return None
+
     async def _record(self, request: web.Request, method: str) -> web.Response:
         if self.throttle > 0:
             self.throttle -= 1
@@ -167,9 +294,16 @@ class Connector:
                 {"error": {"code": "TooManyRequests", "message": "throttled"}}, status=429,
                 headers={"Retry-After": self.retry_after},
             )
-        body = await request.json()
         activity_id = request.match_info.get("activity")
+        thread = self.thread_of(request.match_info["conversation"], activity_id)
+        if (refused := self._over_limit(request, thread)) is not None:
+            return refused
+        body = await request.json()
         new_id = activity_id if method == "PUT" else f"bot-{next(self._ids)}"
+        if method == "POST":
+            conversation = request.match_info["conversation"]
+            started = is_channel(conversation) and THREAD not in conversation and not activity_id
+            self._posted_in[new_id] = f"{conversation}{THREAD}{new_id}" if started else thread
         sent = Sent(method, request.match_info["conversation"], activity_id, body, request.headers.get("Authorization"),
                     new_id, answer_lost=request.get(ANSWER_LOST, False))
         self.sent.append(sent)
@@ -180,6 +314,8 @@ class Connector:
 
     async def _create(self, request: web.Request) -> web.Response:
         """Create a 1:1 conversation, as the bot does before writing to someone personally."""
+        if (refused := self._over_limit(request, None)) is not None:
+            return refused
         body = await request.json()
         members = body.get("members") or []
         if body.get("isGroup") or len(members) != 1 or not members[0].get("id"):

@@ -114,3 +114,37 @@ async def test_quiet_threads_are_forgotten():
     await asyncio.sleep(0.02)
     pacer.forget_idle()
     assert not pacer._sent and not pacer._locks
+
+
+async def test_a_send_counts_when_it_ended_so_a_slow_or_retried_send_still_keeps_the_gap():
+    # Teams counts a send when it arrives; one that took long (or was retried inside its slot) arrived late.
+    pacer = ConversationPacer(((1, 0.05),), ((100, 1.0),))
+    loop = asyncio.get_running_loop()
+    times: dict[str, float] = {}
+
+    async with pacer.slot(Where("19:c", "t")):
+        await asyncio.sleep(0.1)  # the send and its retry
+        times["first ended"] = loop.time()
+    async with pacer.slot(Where("19:c", "t")):
+        times["second began"] = loop.time()
+    assert times["second began"] - times["first ended"] >= 0.05 - 0.005
+
+
+async def test_sends_in_flight_fill_the_app_budget_until_they_end():
+    pacer = ConversationPacer(((100, 1.0),), ((2, 0.05),))
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def send(name: str, wait: bool) -> None:
+        async with pacer.slot(Where("19:c", name)):
+            started.append(name)
+            if wait:
+                await release.wait()
+
+    slow = [asyncio.create_task(send(f"slow{i}", True)) for i in range(2)]
+    third = asyncio.create_task(send("third", False))
+    await asyncio.sleep(0.2)  # four windows: only the two sends still on their way hold the budget
+    assert started == ["slow0", "slow1"]
+    release.set()
+    await asyncio.gather(*slow, third)
+    assert started[-1] == "third"

@@ -1,0 +1,72 @@
+"""The requests of the last weeks, for the triage card's "recurring" hint, kept in memory.
+
+Reading every request of the last 30 days for each new card scans the Requests table (one partition, all history)
+and costs more with every request: in a rush, the cards of the requests that matter now paid for the month behind
+them. So the texts are read from storage once and again every REFRESH (requests other instances recorded show up
+then), this instance's own requests are added as they are recorded, and only the newest LIMIT are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from ..domain.requests import SupportRequest
+from .ports import RequestRepository
+
+# Enough for a month of a busy team; a card compares its text with each of them.
+LIMIT = 1000
+REFRESH = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Recent:
+    """What the hint needs of an earlier request."""
+
+    id: str
+    text: str
+    received_at: datetime
+
+
+class RecentRequests:
+    """The newest requests of the last `days` days: read now and then, and added to as this instance records them."""
+
+    def __init__(self, requests: RequestRepository, clock: Callable[[], datetime], days: int = 30,
+                 limit: int = LIMIT, refresh: timedelta = REFRESH) -> None:
+        self._requests = requests
+        self._clock = clock
+        self._days = timedelta(days=days)
+        self._limit = limit
+        self._refresh = refresh
+        self._items: dict[str, Recent] = {}
+        self._read_at: datetime | None = None
+        self._reading = asyncio.Lock()
+
+    def add(self, request: SupportRequest) -> None:
+        """A request this instance just recorded."""
+        self._items[request.id] = Recent(request.id, request.text, request.received_at)
+        self._trim()
+
+    async def between(self, first: datetime, last: datetime) -> list[Recent]:
+        """The kept requests that arrived from `first` until before `last`, oldest first; StorageUnavailable (from a
+        read) when storage does not answer."""
+        await self._read_if_stale()
+        return sorted((r for r in self._items.values() if first <= r.received_at < last), key=lambda r: r.received_at)
+
+    async def _read_if_stale(self) -> None:
+        async with self._reading:  # a burst of cards reads once
+            now = self._clock()
+            if self._read_at is not None and now - self._read_at < self._refresh:
+                return
+            stored = await self._requests.received_between(now - self._days, now + timedelta(days=1))
+            self._items.update({r.id: Recent(r.id, r.text, r.received_at) for r in stored})
+            self._read_at = now
+            self._trim()
+
+    def _trim(self) -> None:
+        horizon = self._clock() - self._days
+        kept = sorted((r for r in self._items.values() if r.received_at >= horizon), key=lambda r: r.received_at)
+        if len(kept) != len(self._items) or len(kept) > self._limit:
+            self._items = {r.id: r for r in kept[-self._limit:]}
