@@ -286,12 +286,99 @@ def similar(a: str, b: str) -> float:
 
 def recurring(text: str, earlier: Sequence[tuple[str, str]], threshold: float = SIMILAR) -> list[str]:
     """The ids of earlier (id, text) requests about the same problem as `text`, words weighted by their rarity."""
-    tokens = terms(text)
-    if not tokens:
-        return []
-    others = [(request_id, terms(other)) for request_id, other in earlier]
-    weights = _rarity([tokens, *(other for _, other in others)])
-    return [request_id for request_id, other in others if _similarity(tokens, other, weights) >= threshold]
+    return RequestCorpus(earlier).like(text, threshold)
+
+
+class RequestCorpus:
+    """Earlier requests prepared for recurring(), kept up to date as requests come and go.
+
+    A new text is compared only with the requests that share one of its words or a close one (rapidfuzz finds
+    those in the corpus' vocabulary), so asking costs what the matches cost, not the size of the month behind
+    them: the score is the weighted Dice coefficient of _similarity(), and a request without a close word scores 0.
+    """
+
+    def __init__(self, requests: Iterable[tuple[str, str]] = ()) -> None:
+        self._terms: dict[str, frozenset[str]] = {}
+        self._postings: dict[str, set[str]] = {}
+        self._vocabulary: _Vocabulary | None = None
+        self._gone = 0  # words no request has any more, still in the vocabulary
+        for request_id, text in requests:
+            self.add(request_id, text)
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def __contains__(self, request_id: object) -> bool:
+        return request_id in self._terms
+
+    def add(self, request_id: str, text: str) -> None:
+        """Take a request in (again: its text may have changed)."""
+        self.remove(request_id)
+        words = frozenset(terms(text))
+        self._terms[request_id] = words
+        for word in words:
+            ids = self._postings.get(word)
+            if ids is None:
+                self._postings[word] = {request_id}
+                self._vocabulary = None  # a new word may be close to a word asked for before
+            else:
+                ids.add(request_id)
+
+    def remove(self, request_id: str) -> None:
+        """Forget a request (it left the window); unknown ids are ignored."""
+        for word in self._terms.pop(request_id, ()):
+            ids = self._postings[word]
+            ids.discard(request_id)
+            if not ids:
+                del self._postings[word]
+                self._gone += 1
+        if self._gone > len(self._postings):  # rebuilt now and then, so the vocabulary does not grow with time
+            self._vocabulary, self._gone = None, 0
+
+    def like(self, text: str, threshold: float = SIMILAR, exclude: Iterable[str] = ()) -> list[str]:
+        """The ids of the requests (but `exclude`) about the same problem as `text`, in the order they came in."""
+        tokens = list(dict.fromkeys(terms(text)))
+        if not tokens or not self._terms:
+            return []
+        left_out = {request_id for request_id in exclude if request_id in self._terms}
+        asked = set(tokens)
+        n = max(len(self._terms) - len(left_out) + 1, MIN_CORPUS)
+        one = _idf(1, n)
+        weights: dict[str, float] = {}
+
+        def weight(word: str) -> float:
+            # idf over the corpus without the left-out requests, the new text counted in (as _rarity does)
+            if word not in weights:
+                ids = self._postings.get(word, ())
+                df = len(ids) - sum(1 for i in left_out if i in ids) + (word in asked)
+                weights[word] = _idf(df, n) / one
+            return weights[word]
+
+        if self._vocabulary is None:
+            self._vocabulary = _Vocabulary(self._postings)
+        close = {token: self._vocabulary.close(token) for token in tokens}
+        nearest: dict[str, float] = {}  # a corpus word's best similarity to any word of the text
+        candidates: set[str] = set()
+        for found in close.values():
+            for word, similarity in found:
+                if similarity > nearest.get(word, 0.0):
+                    nearest[word] = similarity
+                candidates.update(self._postings.get(word, ()))
+        candidates -= left_out
+        total_a = sum(weight(token) for token in tokens)
+        like = []
+        for request_id, words in self._terms.items():  # in the order they came in
+            if request_id not in candidates:
+                continue
+            got_a = sum(weight(token) * max((s for w, s in close[token] if w in words), default=0.0) for token in tokens)
+            got_b = total_b = 0.0
+            for word in words:
+                w = weight(word)
+                total_b += w
+                got_b += w * nearest.get(word, 0.0)
+            if 100 * (got_a + got_b) / (total_a + total_b) >= threshold:
+                like.append(request_id)
+        return like
 
 
 def _rarity(documents: Sequence[Sequence[str]]) -> dict[str, float]:

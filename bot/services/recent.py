@@ -3,7 +3,9 @@
 Reading every request of the last 30 days for each new card scans the Requests table (one partition, all history)
 and costs more with every request: in a rush, the cards of the requests that matter now paid for the month behind
 them. So the texts are read from storage once and again every REFRESH (requests other instances recorded show up
-then), this instance's own requests are added as they are recorded, and only the newest LIMIT are kept.
+then), this instance's own requests are added as they are recorded, and only the newest LIMIT are kept. Their
+words are indexed as they come (RequestCorpus), so a card compares its text only with the requests that share
+a word with it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from ..domain.matching import RequestCorpus
 from ..domain.requests import SupportRequest
 from .ports import RequestRepository
 
 # Enough for a month of a busy team; a card compares its text with each of them.
 LIMIT = 1000
 REFRESH = timedelta(minutes=5)
+# After the first read, each refresh reads only the requests of the last hour: those another instance recorded
+# since, late ones (stored after storage came back) included; the month behind them is here already.
+LATE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -41,32 +47,39 @@ class RecentRequests:
         self._limit = limit
         self._refresh = refresh
         self._items: dict[str, Recent] = {}
+        self._corpus = RequestCorpus()
         self._read_at: datetime | None = None
         self._reading = asyncio.Lock()
 
     def add(self, request: SupportRequest) -> None:
         """A request this instance just recorded."""
-        self._items[request.id] = Recent(request.id, request.text, request.received_at)
-        self._trim()
+        self._keep([Recent(request.id, request.text, request.received_at)])
 
-    async def between(self, first: datetime, last: datetime) -> list[Recent]:
-        """The kept requests that arrived from `first` until before `last`, oldest first; StorageUnavailable (from a
-        read) when storage does not answer."""
+    async def like(self, text: str, first: datetime, last: datetime, exclude: str = "") -> list[Recent]:
+        """The kept requests from `first` until before `last` (but `exclude`) about the same problem as `text`,
+        oldest first; StorageUnavailable when storage does not answer."""
         await self._read_if_stale()
-        return sorted((r for r in self._items.values() if first <= r.received_at < last), key=lambda r: r.received_at)
+        outside = [r.id for r in self._items.values() if not first <= r.received_at < last or r.id == exclude]
+        found = [self._items[request_id] for request_id in self._corpus.like(text, exclude=outside)]
+        return sorted(found, key=lambda r: r.received_at)
 
     async def _read_if_stale(self) -> None:
         async with self._reading:  # a burst of cards reads once
             now = self._clock()
             if self._read_at is not None and now - self._read_at < self._refresh:
                 return
-            stored = await self._requests.received_between(now - self._days, now + timedelta(days=1))
-            self._items.update({r.id: Recent(r.id, r.text, r.received_at) for r in stored})
+            first = now - self._days if self._read_at is None else max(now - self._days, self._read_at - LATE)
+            stored = await self._requests.received_between(first, now + timedelta(days=1))
+            self._keep([Recent(r.id, r.text, r.received_at) for r in stored if r.id not in self._items])
             self._read_at = now
-            self._trim()
 
-    def _trim(self) -> None:
+    def _keep(self, new: list[Recent]) -> None:
+        for recent in new:
+            self._items[recent.id] = recent
+            self._corpus.add(recent.id, recent.text)
         horizon = self._clock() - self._days
         kept = sorted((r for r in self._items.values() if r.received_at >= horizon), key=lambda r: r.received_at)
         if len(kept) != len(self._items) or len(kept) > self._limit:
+            for gone in kept[:-self._limit] + [r for r in self._items.values() if r.received_at < horizon]:
+                self._corpus.remove(gone.id)
             self._items = {r.id: r for r in kept[-self._limit:]}

@@ -17,7 +17,6 @@ from ..domain.errors import AlreadyExists, DeliveryFailed, DomainError, NotFound
 from ..domain.handbook import HandbookError, new_entry, parse_keywords
 from ..domain.incidents import OpenRequest, incident_for, suggestions as incident_suggestions
 from ..domain.jobs import Job, RetryLater
-from ..domain.matching import recurring
 from ..domain.requests import (
     AlreadyAsked,
     AlreadyClaimed,
@@ -350,9 +349,7 @@ class RequestDesk:
             if found:
                 return [{"id": e.id, "title": e.title, "score": round(s.score), "preview": shorten(e.solution, 200)} for s, e in found], None
             since = request.received_at - timedelta(days=RECURRING_DAYS)
-            earlier = [r for r in await self._recent.between(since, request.received_at) if r.id != request.id]
-            like = set(recurring(request.text, [(r.id, r.text) for r in earlier]))
-            matches = [r for r in earlier if r.id in like]
+            matches = await self._recent.like(request.text, since, request.received_at, exclude=request.id)
         except StorageUnavailable as err:
             log.warning("no handbook hints for %s: %s", request.id, err)
             return [], None
