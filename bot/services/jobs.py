@@ -134,6 +134,17 @@ class JobRunner:
             raise ValueError(f"no handler for job kind {job.kind!r}")
         return await self.repository.add(job) is not None
 
+    async def amend(self, job_id: str, change: Callable[[Job], Job]) -> bool:
+        """Change a job that still waits to be taken, racing other writers by ETag; False when it is running, ran
+        (a tombstone), is parked or is gone: then the caller queues another."""
+        while True:
+            stored = await self.repository.get(job_id)
+            if stored is None or stored.value.owner or stored.value.parked or stored.value.kind == TOMBSTONE:
+                return False
+            changed = change(stored.value)
+            if changed == stored.value or await self.repository.move(stored, changed) is not None:
+                return True
+
     async def is_running(self, job_id: str) -> bool:
         """True while an instance holds the job with this id (it is running, or about to)."""
         stored = await self.repository.get(job_id)

@@ -36,6 +36,7 @@ from ..domain.text import format_clock, format_when, join_names, shorten
 from .handbook import Handbook
 from .incidents import OpenRequests
 from .recent import RecentRequests
+from .direct_pages import DirectPages, page_item
 from .changes import STALE_CARD, apply_click, change_stored
 from .jobs import JobRunner, PreparedJob
 from .ports import Messenger, RequestRepository
@@ -103,15 +104,19 @@ def _tags(mentions) -> str:
     return join_names(m.tag for m in mentions)
 
 
-def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "") -> Job:
+def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "",
+               page: dict | None = None) -> Job:
     """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it.
 
-    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good. Once sent, its id is
-    remembered (a tombstone), so queueing it again sends nothing.
+    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good. A `page`
+    (direct_pages.page_item) goes out with the person's other pages of the moment instead of `text`. Once done,
+    its id is remembered (a tombstone), so queueing it again sends nothing.
     """
-    return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
-                                              "text": text, "via": via.to_json(), "about": about},
-               remember_seconds=DIRECT_MEMORY_SECONDS)
+    payload = {"person": [person.aad_object_id, person.name, person.teams_id], "text": text, "via": via.to_json(),
+               "about": about}
+    if page:
+        payload["page"] = page
+    return Job(job_id, "request.direct", due, payload, remember_seconds=DIRECT_MEMORY_SECONDS)
 
 
 def stale_click(request: SupportRequest, revision: int | None) -> bool:
@@ -139,6 +144,8 @@ class RequestDesk:
         self._tickets = tickets
         self._ticket_retry = ticket_retry_seconds
         self.handbook = handbook
+        self._pages = DirectPages(jobs=jobs, messenger=messenger, tz=tz, clock=clock,
+                                  unreachable=self._unreachable_later)
         jobs.handles("request.page")(self._page)
         jobs.handles("request.escalate")(self._escalate)
         jobs.handles("request.digest")(self._digest)
@@ -331,11 +338,11 @@ class RequestDesk:
         lead_at = calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
         await self._jobs.enqueue(Job(f"escalate|{request.id}|1", "request.escalate", request.target_at, {"request": request.id, "level": 1}))
         await self._jobs.enqueue(Job(f"escalate|{request.id}|2", "request.escalate", lead_at, {"request": request.id, "level": 2}))
-        link = self._messenger.link(request.address, request.id)
-        note = f"New #backend request from {request.requester.name}:\n\n> {shorten(request.text, 500)}\n\n[Open the thread]({link})"
+        page = page_item(request.id, request.requester.name, request.received_at, request.text,
+                         self._messenger.link(request.address, request.id))
         for aad in status.paged():
-            await self._jobs.enqueue(direct_job(f"direct|{request.id}|{aad}", Person(aad, status.name(aad)), note,
-                                                request.address, self._clock(), about=request.id))
+            await self._jobs.enqueue(direct_job(f"direct|{request.id}|{aad}", Person(aad, status.name(aad)), "",
+                                                request.address, self._clock(), about=request.id, page=page))
 
     async def hints(self, request: SupportRequest) -> tuple[list[dict], dict | None]:
         """Handbook entries that answer the request, else earlier requests like it; nothing when storage fails.
@@ -359,6 +366,9 @@ class RequestDesk:
                     "examples": [shorten(r.text, 140) for r in matches[-3:]]}
 
     async def _direct(self, job: Job) -> None:
+        if job.payload.get("page"):
+            await self._pages.add(job.payload["person"], job.payload["via"], job.payload["page"])
+            return
         aad, name, *teams = job.payload["person"]
         person = Person(aad, name, teams[0] if teams else "")
         try:
@@ -367,10 +377,12 @@ class RequestDesk:
             # Permanent (the app is not installed for them, the chat is gone): one line, and the rest goes on.
             log.warning("1:1 not delivered: %s", err)
             if job.payload.get("about"):
-                await self._jobs.enqueue(Job(f"unreachable|{job.payload['about']}|{aad}", "request.unreachable",
-                                             self._clock(), {"request": job.payload["about"], "name": name,
-                                                             "why": err.code or "refused"},
-                                             remember_seconds=DIRECT_MEMORY_SECONDS))
+                await self._unreachable_later(job.payload["about"], aad, name, err)
+
+    async def _unreachable_later(self, request_id: str, aad: str, name: str, err: DeliveryFailed) -> None:
+        await self._jobs.enqueue(Job(f"unreachable|{request_id}|{aad}", "request.unreachable", self._clock(),
+                                     {"request": request_id, "name": name, "why": err.code or "refused"},
+                                     remember_seconds=DIRECT_MEMORY_SECONDS))
 
     async def _unreachable(self, job: Job) -> None:
         """Tell the thread that someone paged could not be reached 1:1, so the others make sure they see it."""

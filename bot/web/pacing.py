@@ -71,6 +71,8 @@ class ConversationPacer:
         self._app_sent: list[float] = []
         self._in_flight = 0
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Threads quiet for longer than every window but the longest, in short: (sends, when the last ended).
+        self._quiet: dict[str, tuple[int, float]] = {}
         self._ready: list[tuple[int, int]] = []  # (priority, arrival) of sends whose thread allows them
         self._arrivals = itertools.count()
         self._changed = asyncio.Event()
@@ -113,6 +115,11 @@ class ConversationPacer:
     async def slot(self, where, priority: int = 2) -> AsyncIterator[None]:
         """Hold one send's place: after its thread's earlier sends, when the limits allow, urgent sends first."""
         key = self.key(where)
+        if key in self._quiet:
+            # Its earlier sends all count as the last one: never fewer than Teams counts, and a thread that sends
+            # again after a quiet spell has few of them.
+            count, last = self._quiet.pop(key)
+            self._sent[key].extend([last] * count)
         async with self._locks[key]:
             await self._admit(key, int(priority))
             try:
@@ -128,10 +135,17 @@ class ConversationPacer:
             self.forget_idle()
 
     def forget_idle(self) -> None:
-        """Drop the bookkeeping of threads that sent nothing within the longest window (memory stays flat)."""
+        """Keep only a count for threads quiet for longer than the shorter windows, and drop those quiet for longer
+        than the longest (1,800 an hour): memory stays flat however many threads a rush opens."""
         now = self._clock()
-        longest = max(window for _, window in self._thread_limits)
-        for key in [k for k, sent in self._sent.items() if not sent or now - sent[-1] >= longest]:
-            if not self._locks[key].locked():
-                self._sent.pop(key, None)
-                self._locks.pop(key, None)
+        windows = sorted(window for _, window in self._thread_limits)
+        longest, shorter = windows[-1], windows[-2] if len(windows) > 1 else windows[-1]
+        for key in [k for k, sent in self._sent.items() if not sent or now - sent[-1] >= shorter]:
+            if key in self._locks and self._locks[key].locked():
+                continue
+            sent = self._sent.pop(key)
+            self._locks.pop(key, None)
+            if sent and now - sent[-1] < longest:
+                self._quiet[key] = (len(sent), sent[-1])
+        for key in [k for k, (_, last) in self._quiet.items() if now - last >= longest]:
+            del self._quiet[key]

@@ -31,6 +31,7 @@ from bot.domain.members import Member
 from bot.domain.planning import Absence
 from bot.domain.rotation import RotationWeek
 from bot.domain.text import format_day
+from bot.services.direct_pages import WINDOW_SECONDS as PAGE_WINDOW
 from tests.support.cards import find_action
 from tests.support.week import BACKEND, WeekHarness, member
 
@@ -82,6 +83,13 @@ class RequestModel:
     thanked: set[str] = field(default_factory=set)
     text: str = ""
     incident: str = ""  # the root's id when grouped
+    paging: set[str] = field(default_factory=set)  # who must get a 1:1 page about it (gathered per window)
+
+
+def pages(sent) -> list[tuple[str, list[str]]]:
+    """(person, the requests it links) for every 1:1 page sent."""
+    return [(s.conversation.split("|", 1)[1], re.findall(r"\(https://teams\.example/l/[^/]+/([^)\s]+)\)", s.text))
+            for s in sent if s.kind == "direct" and re.match(r"(New #backend request|\d+ new #backend requests)", s.text)]
 
 
 def present(person: str, day: date, absent: dict[date, set[str]]) -> bool:
@@ -208,7 +216,7 @@ class Week(RuleBasedStateMachine):
         assert len(acks) == 1, [s.text for s in new]
         # Before anyone responds: the acknowledgement (which pages) and the card; only the acknowledgement when grouped.
         assert len(new) == (1 if root else 2), [s.text or "card" for s in new]
-        directs = {s.conversation.split("|", 1)[1] for s in self.sent[before:] if s.kind == "direct"}
+        directs = {person for person, ids in pages(self.sent[before:]) if message.id in ids}
         if root:
             assert acks[0].mentioned == {f"29:{requester}"} and "same problem as" in acks[0].text, acks[0].text
             assert directs == set() and not any(s.kind == "post" and s.text for s in self.sent[before:] if s.conversation != thread)
@@ -219,7 +227,9 @@ class Week(RuleBasedStateMachine):
             observer = {week.observer}
         assert acks[0].mentioned == {f"29:{requester}"} | set(on) | set(extra) | observer, (acks[0].text, on, extra, self.day())
         self.saw("requests paged" + (" with a gap" if extra else ""))
-        assert directs == set(on) | set(extra), (directs, on, extra)
+        # Its 1:1 pages go out now, or with the next window's when this window's went out already.
+        request.paging = set(on) | set(extra)
+        assert directs <= request.paging, (directs, on, extra)
 
     @precondition(lambda self: self.requests)
     @rule(data=st.data(), person=st.sampled_from(EVERYONE), mentioned=st.booleans(), text=st.sampled_from(REPLIES))
@@ -403,6 +413,21 @@ class Week(RuleBasedStateMachine):
                 assert not (escalations and request.incident), "a request grouped into an incident was escalated"
                 if escalations and request.responded_at is not None:
                     assert escalations[0].at <= request.responded_at, "escalated after a support response"
+
+    @invariant()
+    def everyone_paged_gets_each_request_once_within_two_windows(self) -> None:
+        if self.bot is None:
+            return
+        got: dict[str, list[str]] = {}
+        for person, ids in pages(self.sent):
+            for request_id in ids:
+                got.setdefault(request_id, []).append(person)
+        for request in self.requests.values():
+            people = got.get(request.id, [])
+            assert len(people) == len(set(people)) and set(people) <= request.paging, (people, request.paging)
+            waited = self.bot.clock() - request.opened >= timedelta(seconds=2 * PAGE_WINDOW)
+            if waited:
+                assert set(people) == request.paging, (people, request.paging)
 
     @invariant()
     def nobody_absent_or_inactive_is_paged(self) -> None:

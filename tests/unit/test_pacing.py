@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 from collections import deque
 from dataclasses import dataclass
 
@@ -114,6 +116,29 @@ async def test_quiet_threads_are_forgotten():
     await asyncio.sleep(0.02)
     pacer.forget_idle()
     assert not pacer._sent and not pacer._locks
+
+
+async def test_a_thread_quiet_for_the_short_windows_keeps_only_a_count_that_still_holds_the_long_limit():
+    # 3 per 0.5 s stands in for Teams' 1,800 an hour: a quiet thread must not win back its hour by being forgotten.
+    pacer = ConversationPacer(((1, 0.01), (3, 0.5)), ((100, 1.0),))
+    loop = asyncio.get_running_loop()
+    ended = []
+    for _ in range(2):
+        async with pacer.slot(Where("19:c", "t")):
+            pass
+        ended.append(loop.time())
+    await asyncio.sleep(0.05)
+    pacer.forget_idle()
+    assert not pacer._sent and not pacer._locks and pacer._quiet == {"19:c|t": (2, pytest.approx(ended[-1], abs=0.01))}
+    for _ in range(2):
+        async with pacer.slot(Where("19:c", "t")):
+            pass
+        ended.append(loop.time())
+    assert ended[2] - ended[1] < 0.1  # the third fits the long window at once
+    assert ended[3] - ended[1] >= 0.5 - 0.01  # the fourth waits until the earlier two left it
+    await asyncio.sleep(0.55)
+    pacer.forget_idle()
+    assert not pacer._sent and not pacer._quiet  # quiet for the longest window: nothing left
 
 
 async def test_a_send_counts_when_it_ended_so_a_slow_or_retried_send_still_keeps_the_gap():
