@@ -26,7 +26,7 @@ from ..web import messages
 from ..web.activities import inbound, invoke_body, outgoing, updated_card
 from ..web.pacing import ConversationPacer
 from .activity import to_activity
-from .auth import build_adapter
+from .auth import SEND_THREADS, TeamsAuthentication, build_adapter
 from .proactive import TeamsMessenger
 from .sending import with_retries
 
@@ -175,10 +175,14 @@ class TeamsEdge:
     async def startup(self) -> None:
         """botbuilder's Connector client sends through `requests` in the default executor; with the asyncio default
         of min(32, cpus + 4) threads, background paging would queue acknowledgements behind it."""
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="send"))
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="send"))
 
     async def cleanup(self) -> None:
-        """Nothing to close: botbuilder's clients hold no sessions of ours."""
+        """Close the shared Connector clients' connections."""
+        authentication = self._adapter.bot_framework_authentication
+        if isinstance(authentication, TeamsAuthentication):
+            await authentication.close()
 
 
 def build(settings: Settings, conversations: ConversationRepository, clock: Callable[[], datetime]) -> TeamsEdge:

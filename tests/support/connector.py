@@ -167,6 +167,8 @@ class Connector:
     failures: list[Failure] = field(default_factory=list)
     # Every request that arrived, failed ones included: (method, path).
     attempts: list[tuple[str, str]] = field(default_factory=list)
+    # The client end (host, port) of the TCP connection each request arrived on, in order.
+    peers: list[tuple[str, int]] = field(default_factory=list)
     # Every request a Failure hit, in order.
     faulted: list[Faulted] = field(default_factory=list)
     # Every request that arrived as (monotonic time, method, path, digest of the body), to count tries per message.
@@ -205,6 +207,8 @@ class Connector:
     @web.middleware
     async def _misbehave(self, request: web.Request, handler) -> web.StreamResponse:
         self.attempts.append((request.method, request.path))
+        if request.transport is not None:
+            self.peers.append(request.transport.get_extra_info("peername")[:2])
         body = await request.read()
         self.arrivals.append((time.monotonic(), request.method, request.path, hashlib.sha1(body).hexdigest()[:12]))
         failure = next((f for f in self.failures if f.matches(request)), None)
@@ -329,6 +333,10 @@ class Connector:
 
     async def _put(self, request: web.Request) -> web.Response:
         return await self._record(request, "PUT")
+
+    def connections(self) -> int:
+        """How many TCP connections the bot's requests arrived on."""
+        return len(set(self.peers))
 
     def messages(self) -> list[dict]:
         """Every activity body the bot posted, in order."""
