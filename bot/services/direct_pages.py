@@ -30,7 +30,7 @@ from .ports import Messenger
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 5  # at most 720 pages an hour into one chat, well inside Teams' 1,800
 REMEMBER_SECONDS = 2 * WINDOW_SECONDS  # a window that went out stays known, so nobody reopens it
-LISTED = 15  # requests listed by name in one message; the rest are counted
+LISTED = 50  # requests listed in one message (well inside Teams' 28 KB); the rest are counted
 KIND = "request.pages"
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.rotation import RotationWeek
-from bot.services.direct_pages import LISTED, WINDOW_SECONDS
+from bot.services.direct_pages import LISTED, WINDOW_SECONDS, DirectPages
 from bench.rush_texts import distinct_pool
 from tests.support.week import BACKEND, WeekHarness, member
 
@@ -85,7 +85,7 @@ async def test_a_request_answered_before_its_window_goes_out_is_still_on_the_pag
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.integers(0, 12), min_size=1, max_size=14), st.integers(0, LISTED + 3))
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=14), st.integers(0, 20))
 async def test_any_arrivals_reach_everyone_paged_once_and_a_chat_gets_one_page_per_window(azurite, gaps, burst):
     bot = await opened(azurite)
     try:
@@ -103,3 +103,20 @@ async def test_any_arrivals_reach_everyone_paged_once_and_a_chat_gets_one_page_p
             assert len(windows) == len(set(windows)), [p.at for p in sent]
     finally:
         await bot.close()
+
+
+def test_a_page_lists_at_most_LISTED_requests_and_counts_the_rest():
+    at = START.isoformat()
+    items = [{"id": f"r{n}", "name": "Olga Ops", "at": at, "text": "x" * 600, "link": f"https://teams.example/l/c/r{n}"}
+             for n in range(LISTED + 3)]
+    text = DirectPages(jobs=Runner(), messenger=None, tz=BERLIN, clock=lambda: START, unreachable=None).text(items)
+    assert text.startswith(f"{LISTED + 3} new #backend requests:") and text.endswith("- and 3 more in the channel")
+    assert len(re.findall(r"\(https://teams\.example/l/c/r\d+\)", text)) == LISTED
+    assert len(text.encode()) < 28_000  # Teams' message size limit
+
+
+class Runner:
+    """Takes the handler registration; nothing runs."""
+
+    def handles(self, kind):
+        return lambda handler: handler
