@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from .matching import _rarity, _similarity, terms
+from .matching import RequestCorpus, terms
 
 # Grouped without asking: near duplicates only. Two different problems in tests/data score up to 59 (the same hub,
 # "Etiketten gedruckt" vs "Druckerpapier"), so anything below this is at most a suggestion on the card.
@@ -59,18 +60,27 @@ def _members(received_at: datetime, open_requests: Sequence[OpenRequest]) -> lis
 
 
 def scored(text: str, roots: Sequence[OpenRequest]) -> list[tuple[float, OpenRequest]]:
-    """How alike the text is to each root (0 to 100, an error signature in common counts 100), best first."""
+    """How alike the text is to each root (0 to 100, an error signature in common counts 100), best first.
+
+    Words are weighed by their rarity among the text and the roots; only roots that share a close word score
+    above 0 (RequestCorpus), and a root or a text with fewer than MIN_TERMS words is scored by signature only.
+    """
     mine = error_signatures(text)
-    tokens = terms(text)
-    others = [(r, terms(r.text)) for r in roots]
-    weights = _rarity([tokens, *(t for _, t in others)]) if tokens else {}
+    corpus = RequestCorpus((r.id, r.text) for r in roots)
+    words = len(set(terms(text)))
+    alike = corpus.scores(text) if words >= MIN_TERMS else {}
     result = []
-    for root, their in others:
-        if mine and mine & error_signatures(root.text):
+    for root in roots:
+        if mine and mine & _signatures(root.text):
             result.append((100.0, root))
-        elif len(set(tokens)) >= MIN_TERMS and len(set(their)) >= MIN_TERMS:
-            result.append((_similarity(tokens, their, weights), root))
+        elif words >= MIN_TERMS and len(corpus.terms_of(root.id)) >= MIN_TERMS:
+            result.append((alike.get(root.id, 0.0), root))
     return sorted(result, key=lambda pair: (-pair[0], pair[1].received_at))
+
+
+@lru_cache(maxsize=2048)
+def _signatures(text: str) -> frozenset[str]:
+    return frozenset(error_signatures(text))
 
 
 def incident_for(text: str, received_at: datetime, open_requests: Sequence[OpenRequest],

@@ -143,6 +143,12 @@ def terms(text: str) -> list[str]:
     return [CANONICAL.get(token) or _present(token) for token in normalize(text)]
 
 
+@lru_cache(maxsize=2048)
+def _words(text: str) -> frozenset[str]:
+    # The same open requests are compared with every new one in a rush: their words are worked out once.
+    return frozenset(terms(text))
+
+
 def _present(token: str) -> str:
     if token[-1] != "t" or "ge" not in token[:9]:
         return token  # the cheap test first: most words are no participles
@@ -314,7 +320,7 @@ class RequestCorpus:
     def add(self, request_id: str, text: str) -> None:
         """Take a request in (again: its text may have changed)."""
         self.remove(request_id)
-        words = frozenset(terms(text))
+        words = _words(text)
         self._terms[request_id] = words
         for word in words:
             ids = self._postings.get(word)
@@ -337,9 +343,18 @@ class RequestCorpus:
 
     def like(self, text: str, threshold: float = SIMILAR, exclude: Iterable[str] = ()) -> list[str]:
         """The ids of the requests (but `exclude`) about the same problem as `text`, in the order they came in."""
+        return [request_id for request_id, score in self.scores(text, exclude).items() if score >= threshold]
+
+    def terms_of(self, request_id: str) -> frozenset[str]:
+        """A request's distinct words as matched."""
+        return self._terms[request_id]
+
+    def scores(self, text: str, exclude: Iterable[str] = ()) -> dict[str, float]:
+        """How alike `text` is to each request (but `exclude`) that shares a close word with it, 0 to 100, in the
+        order they came in; the others score 0."""
         tokens = list(dict.fromkeys(terms(text)))
         if not tokens or not self._terms:
-            return []
+            return {}
         left_out = {request_id for request_id in exclude if request_id in self._terms}
         asked = set(tokens)
         n = max(len(self._terms) - len(left_out) + 1, MIN_CORPUS)
@@ -366,7 +381,7 @@ class RequestCorpus:
                 candidates.update(self._postings.get(word, ()))
         candidates -= left_out
         total_a = sum(weight(token) for token in tokens)
-        like = []
+        found = {}
         for request_id, words in self._terms.items():  # in the order they came in
             if request_id not in candidates:
                 continue
@@ -376,9 +391,8 @@ class RequestCorpus:
                 w = weight(word)
                 total_b += w
                 got_b += w * nearest.get(word, 0.0)
-            if 100 * (got_a + got_b) / (total_a + total_b) >= threshold:
-                like.append(request_id)
-        return like
+            found[request_id] = 100 * (got_a + got_b) / (total_a + total_b)
+        return found
 
 
 def _rarity(documents: Sequence[Sequence[str]]) -> dict[str, float]:

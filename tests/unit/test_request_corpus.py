@@ -7,6 +7,9 @@ from hypothesis import strategies as st
 
 from bench.matching import load_recurring
 from bot.domain import matching
+from datetime import datetime, timedelta, timezone
+
+from bot.domain.incidents import MIN_TERMS, OpenRequest, error_signatures, scored
 from bot.domain.matching import SIMILAR, RequestCorpus, recurring, terms
 from tests.unit.test_incidents import load_incidents
 
@@ -79,3 +82,39 @@ def test_after_any_adds_and_removes_the_corpus_answers_like_comparing_with_every
     exclude = {f"r{n}" for n in excluded}
     earlier = [(request_id, other) for request_id, other in kept.items() if request_id not in exclude]
     assert corpus.like(text, exclude=exclude) == exhaustive(text, earlier)
+
+
+def exhaustive_scored(text: str, roots: list[OpenRequest]) -> list[tuple[float, OpenRequest]]:
+    """incidents.scored() as defined: every root compared word by word, an error signature in common 100."""
+    mine = error_signatures(text)
+    tokens = terms(text)
+    others = [(r, terms(r.text)) for r in roots]
+    weights = matching._rarity([tokens, *(t for _, t in others)]) if tokens else {}
+    result = []
+    for root, their in others:
+        if mine and mine & error_signatures(root.text):
+            result.append((100.0, root))
+        elif len(set(tokens)) >= MIN_TERMS and len(set(their)) >= MIN_TERMS:
+            result.append((matching._similarity(tokens, their, weights), root))
+    return sorted(result, key=lambda pair: (-pair[0], pair[1].received_at))
+
+
+AT = datetime(2026, 12, 2, 16, 0, tzinfo=timezone.utc)
+
+
+def same(a: list[tuple[float, OpenRequest]], b: list[tuple[float, OpenRequest]]) -> bool:
+    return [r.id for _, r in a] == [r.id for _, r in b] and all(abs(x - y) < 1e-9 for (x, _), (y, _) in zip(a, b))
+
+
+def test_incident_scores_on_both_labelled_sets_are_those_of_comparing_with_every_open_request():
+    roots = [OpenRequest(f"r{i}", text, AT - timedelta(seconds=i)) for i, text in enumerate(POOL)]
+    for i, text in enumerate(POOL):
+        others = roots[:i] + roots[i + 1:]
+        assert same(scored(text, others), exhaustive_scored(text, others)), text
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(POOL), max_size=25), st.sampled_from(POOL))
+def test_incident_scores_for_any_open_requests_are_those_of_comparing_with_every_one(texts, text):
+    roots = [OpenRequest(f"r{i}", other, AT - timedelta(seconds=i)) for i, other in enumerate(texts)]
+    assert same(scored(text, roots), exhaustive_scored(text, roots))
