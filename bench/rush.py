@@ -17,6 +17,7 @@ import contextlib
 import json
 import math
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
+from urllib.parse import unquote
 
 import aiohttp
 import psutil
@@ -50,6 +52,7 @@ OLGA = "6a1f2e8c-0000-4000-8000-00000000a001"
 DORA = "6a1f2e8c-0000-4000-8000-00000000d001"
 GROUPED = "looks like the same problem as"
 ACKS = ("ack", "grouped", "echo")
+_LINK = re.compile(r"/l/message/([^/?\s]+)/[0-9A-Za-z]+\?[^)\s]*parentMessageId=([0-9A-Za-z]+)")
 ESCALATIONS = ("escalation1", "escalation2")
 # The issue's targets.
 ACK_SLACK_SECONDS = 0.5  # the k-th acknowledgement of a burst within what Teams' limits allow for it, plus this
@@ -123,6 +126,7 @@ class Thread:
     resolve: dict | None = None  # the card's self-service triage action data
     responded_at: float | None = None  # when support's reply was posted
     resolved: bool = False
+    pages: int = 0  # 1:1 pages that list this request (gathered per person, several requests to a page)
 
     def first(self, kinds: tuple[str, ...] = ACKS) -> float | None:
         """When the first message of one of these kinds arrived."""
@@ -171,6 +175,8 @@ class Recorder:
         kind = kind_of(sent.body)
         if where.startswith("a:"):
             self.direct.append(sent.at)
+            for place, root in _LINK.findall(sent.body.get("text") or ""):
+                self.thread(f"{unquote(place)};messageid={root}").pages += 1
             return
         if where == BACKEND:
             self.channel.append((sent.at, kind, (sent.body.get("text") or "").count("parentMessageId=")))
@@ -343,9 +349,9 @@ async def wait_for(predicate, timeout: float, step: float = 0.1) -> bool:
     return True
 
 
-async def settle(bot: Bot, threads: list[str], timeout: float, quiet: float = 1.5, direct_before: int = 0) -> bool:
+async def settle(bot: Bot, threads: list[str], timeout: float, quiet: float = 1.5) -> bool:
     """Wait (bounded) until every thread has its acknowledgement and, unless grouped, its card, every paged request
-    its two 1:1 messages (beyond `direct_before`), and nothing arrived for `quiet` seconds."""
+    is on a 1:1 page to each of the two on duty, and nothing arrived for `quiet` seconds."""
     recorder = bot.recorder
 
     def done() -> bool:
@@ -355,8 +361,7 @@ async def settle(bot: Bot, threads: list[str], timeout: float, quiet: float = 1.
         if bot.name == "echo":
             return True
         paged = [r for r in records if r.first(("ack",)) is not None]
-        return (all(r.first(("card",)) is not None for r in paged)
-                and len(recorder.direct) - direct_before >= 2 * len(paged))
+        return all(r.first(("card",)) is not None and r.pages >= 2 for r in paged)
 
     ok = await wait_for(done, timeout)
 
@@ -376,11 +381,10 @@ async def one_burst(driver: Driver, texts: list[str], timeout: float) -> dict:
     burst = [driver.mention(t) for t in texts]
     threads = [a["conversation"]["id"] for a in burst]
     futures = [driver.bot.recorder.expect(t) for t in threads]
-    direct_before = len(driver.bot.recorder.direct)
     start = time.monotonic()
     await asyncio.gather(*(driver.request(a) for a in burst))
     await asyncio.wait(futures, timeout=timeout)
-    settled = await settle(driver.bot, threads, timeout, direct_before=direct_before)
+    settled = await settle(driver.bot, threads, timeout)
     records = [driver.bot.recorder.thread(t) for t in threads]
     acks = sorted(r.first() - start for r in records if r.first() is not None)
     behind = [r.posts[0][1] for r in records if r.posts and r.posts[0][1] not in ACKS]
