@@ -74,8 +74,10 @@ class Job:
         return replace(self, due=when, owner="", last_error=error or self.last_error)
 
     def tombstone(self, now: datetime) -> "Job":
-        """What stays of a finished job while its id must not be reused."""
-        return Job(self.id, TOMBSTONE, now + timedelta(seconds=self.remember_seconds))
+        """What stays of a finished job while its id must not be reused: its payload's "remember" entry, if any
+        (what it did, for a retry of whoever added to it to find out)."""
+        kept = {"remember": self.payload["remember"]} if "remember" in self.payload else {}
+        return Job(self.id, TOMBSTONE, now + timedelta(seconds=self.remember_seconds), kept)
 
     def park(self, now: datetime, error: str) -> "Job":
         """This job given up on, with the reason."""

@@ -5,9 +5,9 @@ would queue Dora's pages behind that limit, each waiting job holding a runner sl
 later and later while the backlog grew. Gathered per window, the first page of a quiet spell goes out at once,
 and then at most one message per WINDOW_SECONDS, however many requests arrive.
 
-Each request's page is a job of its own (`direct|<request>|<person>`, remembered once done, so paging again is
-a no-op); running it adds the request to the person's open window job, or opens the next window when this
-window's message is going out or went out.
+Paging a request adds it to the person's window job (`pages|<person>|<window>`) that has not gone out yet, or
+opens one; a window job that went out is remembered for an hour with the requests it listed, so a paging job
+that runs again (after a failure further on) finds its request there and pages nobody twice.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from .ports import Messenger
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 5  # at most 720 pages an hour into one chat, well inside Teams' 1,800
-REMEMBER_SECONDS = 2 * WINDOW_SECONDS  # a window that went out stays known, so nobody reopens it
+# A window that went out stays known (with the requests it listed) this long: nobody reopens it, and a paging job
+# that runs again within the hour finds its request there instead of paging twice.
+REMEMBER_SECONDS = 3600
 LISTED = 50  # requests listed in one message (well inside Teams' 28 KB); the rest are counted
 KIND = "request.pages"
 
@@ -51,17 +53,16 @@ class DirectPages:
         self._unreachable = unreachable
         jobs.handles(KIND)(self._send)
 
-    async def add(self, person: list[str], via: dict, item: dict) -> None:
-        """Put a request on the person's page: the window open now, or the next one that has not gone out."""
-        window = int(self._clock().timestamp() // WINDOW_SECONDS)
+    async def add(self, person: list[str], via: dict, item: dict, since: datetime) -> None:
+        """Put a request on the person's page: the first window from `since` (when paging it began) that has not
+        gone out; a repeat finds it where an earlier attempt put it (a window that went out remembers its requests)."""
+        window = int(since.timestamp() // WINDOW_SECONDS)
         while True:
             job_id = f"pages|{person[0]}|{window}"
             due = datetime.fromtimestamp(window * WINDOW_SECONDS, timezone.utc)
-            job = Job(job_id, KIND, due, {"person": person, "via": via, "items": [item], "lane": f"pages|{person[0]}"},
-                      remember_seconds=REMEMBER_SECONDS)
-            if await self._jobs.enqueue(job):
-                return
-            if await self._jobs.amend(job_id, lambda j: _with(j, item)):
+            job = Job(job_id, KIND, due, {"person": person, "via": via, "items": [item], "remember": [item["id"]],
+                                          "lane": f"pages|{person[0]}"}, remember_seconds=REMEMBER_SECONDS)
+            if await self._jobs.enqueue(job) or await self._jobs.amend(job_id, lambda j: _with(j, item)):
                 return
             window += 1
 
@@ -91,8 +92,9 @@ class DirectPages:
         return f"{len(items)} new #backend requests:\n\n" + "\n".join(lines)
 
 
-def _with(job: Job, item: dict) -> Job:
-    items = job.payload["items"]
-    if any(i["id"] == item["id"] for i in items):
-        return job  # paged again (a retry): already on this page
-    return replace(job, payload={**job.payload, "items": [*items, item]})
+def _with(job: Job, item: dict) -> Job | None:
+    """The page with this request added; None when it has it (or had it, for a page that went out)."""
+    if item["id"] in job.payload.get("remember", ()):
+        return None
+    return replace(job, payload={**job.payload, "items": [*job.payload.get("items", ()), item],
+                                 "remember": [*job.payload.get("remember", ()), item["id"]]})

@@ -134,15 +134,20 @@ class JobRunner:
             raise ValueError(f"no handler for job kind {job.kind!r}")
         return await self.repository.add(job) is not None
 
-    async def amend(self, job_id: str, change: Callable[[Job], Job]) -> bool:
-        """Change a job that still waits to be taken, racing other writers by ETag; False when it is running, ran
-        (a tombstone), is parked or is gone: then the caller queues another."""
+    async def amend(self, job_id: str, change: Callable[[Job], Job | None]) -> bool:
+        """Change a job that still waits to be taken, racing other writers by ETag. `change` gets the job as stored
+        (a tombstone too) and returns None when it holds the change already. True when it does now; False when it
+        can't be changed (running, ran, parked or gone): then the caller queues another."""
         while True:
             stored = await self.repository.get(job_id)
-            if stored is None or stored.value.owner or stored.value.parked or stored.value.kind == TOMBSTONE:
+            if stored is None:
                 return False
             changed = change(stored.value)
-            if changed == stored.value or await self.repository.move(stored, changed) is not None:
+            if changed is None:
+                return True
+            if stored.value.owner or stored.value.parked or stored.value.kind == TOMBSTONE:
+                return False
+            if await self.repository.move(stored, changed) is not None:
                 return True
 
     async def is_running(self, job_id: str) -> bool:

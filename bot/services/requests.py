@@ -104,19 +104,15 @@ def _tags(mentions) -> str:
     return join_names(m.tag for m in mentions)
 
 
-def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "",
-               page: dict | None = None) -> Job:
+def direct_job(job_id: str, person: Person, text: str, via: Address, due: datetime, about: str = "") -> Job:
     """A 1:1 message as a job of its own: it never waits on a channel post, and a refusal stops only it.
 
-    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good. A `page`
-    (direct_pages.page_item) goes out with the person's other pages of the moment instead of `text`. Once done,
-    its id is remembered (a tombstone), so queueing it again sends nothing.
+    `about` is the request whose thread hears about it when Teams refuses the 1:1 for good. Once sent, its id is
+    remembered (a tombstone), so queueing it again sends nothing.
     """
-    payload = {"person": [person.aad_object_id, person.name, person.teams_id], "text": text, "via": via.to_json(),
-               "about": about}
-    if page:
-        payload["page"] = page
-    return Job(job_id, "request.direct", due, payload, remember_seconds=DIRECT_MEMORY_SECONDS)
+    return Job(job_id, "request.direct", due, {"person": [person.aad_object_id, person.name, person.teams_id],
+                                              "text": text, "via": via.to_json(), "about": about},
+               remember_seconds=DIRECT_MEMORY_SECONDS)
 
 
 def stale_click(request: SupportRequest, revision: int | None) -> bool:
@@ -316,7 +312,7 @@ class RequestDesk:
         await self._open.add(request.address.place, request.open_request())
         status = await self._status()
         # The clock and the 1:1s first: they must not wait on (or fail with) the channel posts below.
-        await self._watch(request, status)
+        await self._watch(request, status, job.first_attempt or self._clock())
         if request.acked_at is None:
             # This instance (or another, which crashed) may not have acknowledged it: better twice than never.
             ack, paged = self.acknowledgement(request, status)
@@ -332,17 +328,17 @@ class RequestDesk:
             card_id = await self._messenger.send(Post(request.address, self.card(request), Priority.CARD))
             await self._change(request.id, lambda r: r.with_card(card_id).with_hints(suggestions, recurrence).noting(alike=alike))
 
-    async def _watch(self, request: SupportRequest, status: SupportStatus) -> None:
-        """Queue the two escalations and a 1:1 to everyone paged; job ids make a repeat a no-op."""
-        calendar = self.catalogue.calendar
-        lead_at = calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
-        await self._jobs.enqueue(Job(f"escalate|{request.id}|1", "request.escalate", request.target_at, {"request": request.id, "level": 1}))
-        await self._jobs.enqueue(Job(f"escalate|{request.id}|2", "request.escalate", lead_at, {"request": request.id, "level": 2}))
+    async def _watch(self, request: SupportRequest, status: SupportStatus, since: datetime) -> None:
+        """Queue the channel's escalation digests for the request's two deadlines, and put it on a 1:1 page to
+        everyone paged; both are no-ops when repeated (`since`: when this paging job first ran)."""
+        for level in (1, 2):
+            await self._queue_digest(request, level)
         page = page_item(request.id, request.requester.name, request.received_at, request.text,
                          self._messenger.link(request.address, request.id))
         for aad in status.paged():
-            await self._jobs.enqueue(direct_job(f"direct|{request.id}|{aad}", Person(aad, status.name(aad)), "",
-                                                request.address, self._clock(), about=request.id, page=page))
+            person = Person(aad, status.name(aad))
+            await self._pages.add([person.aad_object_id, person.name, person.teams_id], request.address.to_json(),
+                                  page, since)
 
     async def hints(self, request: SupportRequest) -> tuple[list[dict], dict | None]:
         """Handbook entries that answer the request, else earlier requests like it; nothing when storage fails.
@@ -366,9 +362,6 @@ class RequestDesk:
                     "examples": [shorten(r.text, 140) for r in matches[-3:]]}
 
     async def _direct(self, job: Job) -> None:
-        if job.payload.get("page"):
-            await self._pages.add(job.payload["person"], job.payload["via"], job.payload["page"])
-            return
         aad, name, *teams = job.payload["person"]
         person = Person(aad, name, teams[0] if teams else "")
         try:
@@ -397,37 +390,49 @@ class RequestDesk:
     # ------------------------------------------------------------------ the clock
 
     async def _escalate(self, job: Job) -> None:
-        """A request's deadline passed: its channel's digest for this level runs when the deadline's window
-        closes, so several requests waiting in one channel get one message that lists them, not one message each.
-
-        The window is the deadline's, not the clock's: an escalation that runs late (its request was stored late,
-        after a crash) goes out at once instead of waiting for another window.
-        """
-        level = int(job.payload["level"])
+        """A request's deadline passed (a job queued by an earlier version, which queued one per request and level):
+        the channel's digest for it does the rest."""
         stored = await self._requests.get(job.payload["request"])
-        if stored is None or not stored.value.needs_escalation(level):
-            return
-        place = stored.value.address.place
-        bucket = int(self._deadline(stored.value, level).timestamp() // DIGEST_SECONDS) + 1
-        digest = f"digest|{place}|{level}|{bucket}"
-        # One lane per channel: its digests go out in deadline order (⏰ before 🚨 when both are late).
-        due = datetime.fromtimestamp(bucket * DIGEST_SECONDS + DIGEST_SETTLE_SECONDS, timezone.utc)
-        queued = await self._jobs.enqueue(Job(digest, "request.digest", due, {
-            "place": place, "level": level, "address": stored.value.address.top().to_json(), "lane": f"digests|{place}"}))
-        if not queued and await self._jobs.is_running(digest):
-            # That digest may have listed the channel's requests before this one: join the next one after it.
-            raise RetryLater("this window's escalation digest is going out; this request follows it", 1)
+        if stored is not None and stored.value.needs_escalation(int(job.payload["level"])):
+            await self._queue_digest(stored.value, int(job.payload["level"]))
+
+    async def _queue_digest(self, request: SupportRequest, level: int) -> None:
+        """Make sure the channel's digest for the window of this request's deadline runs after it: one job per
+        channel, level and window, shared by every request whose deadline falls in it (an add that finds it there
+        costs one round trip), so several requests waiting in one channel get one message that lists them.
+
+        The window is the deadline's, not the clock's: an escalation queued late (its request was stored late,
+        after a crash) goes out at once instead of waiting for another window; if that window's digest is going
+        out right now, it may have read the channel before this request, so the next window's digest follows it.
+        """
+        place = request.address.place
+        bucket = int(self._deadline(request, level).timestamp() // DIGEST_SECONDS) + 1
+        while True:
+            digest = f"digest|{place}|{level}|{bucket}"
+            # One lane per channel: its digests go out in deadline order (⏰ before 🚨 when both are late).
+            due = datetime.fromtimestamp(bucket * DIGEST_SECONDS + DIGEST_SETTLE_SECONDS, timezone.utc)
+            queued = await self._jobs.enqueue(Job(digest, "request.digest", due, {
+                "place": place, "level": level, "address": request.address.top().to_json(), "lane": f"digests|{place}"}))
+            if queued or due > self._clock() or not await self._jobs.is_running(digest):
+                return
+            bucket += 1
 
     def _deadline(self, request: SupportRequest, level: int) -> datetime:
         if level == 1:
             return request.target_at
-        return self.catalogue.calendar.add_working_seconds(request.received_at, self._timings.lead_seconds)
+        return self._deadline_of(request.received_at, level)
+
+    def _deadline_of(self, received_at: datetime, level: int) -> datetime:
+        seconds = self._timings.target_seconds if level == 1 else self._timings.lead_seconds
+        return self.catalogue.calendar.add_working_seconds(received_at, seconds)
 
     async def _digest(self, job: Job) -> None:
         """Escalate every request of a channel whose deadline of this level passed without a first response."""
         level, now = int(job.payload["level"]), self._clock()
         waiting = []
         for open_request in await self._open.in_channel(job.payload["place"]):
+            if open_request.incident or self._deadline_of(open_request.received_at, level) > now:
+                continue  # grouped into an incident, or not due yet: no need to read it
             stored = await self._requests.get(open_request.id)
             if stored is not None and stored.value.needs_escalation(level) and self._deadline(stored.value, level) <= now:
                 waiting.append(stored.value)
@@ -744,7 +749,7 @@ class RequestDesk:
             return
         request = stored.value
         status = await self._status()
-        await self._watch(request, status)
+        await self._watch(request, status, job.first_attempt or self._clock())
         if not request.extra.get("repaged"):
             ack, paged = self.acknowledgement(request, status)
             text = f"{job.payload['by']} says this is not the same problem as the incident it was grouped with. {ack.text}"

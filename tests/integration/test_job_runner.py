@@ -244,3 +244,44 @@ async def test_a_job_waiting_for_people_does_not_back_off_or_give_up(store):
         clock.now += timedelta(seconds=15)
     stored = await runner.repository.get("a")
     assert not stored.value.parked and stored.value.due <= clock.now
+
+
+def add(item: str):
+    """A change that adds an item to a job's list; None when the job holds (or, as a tombstone, held) it."""
+
+    def change(job: Job) -> Job | None:
+        if item in job.payload.get("remember", ()):
+            return None
+        return Job(job.id, job.kind, job.due, {**job.payload, "remember": [*job.payload.get("remember", ()), item]},
+                   remember_seconds=job.remember_seconds)
+    return change
+
+
+async def test_amend_changes_a_waiting_job_and_says_no_once_it_runs_ran_or_is_gone(store):
+    clock = Clock()
+    runner = JobRunner(TableJobRepository(store), clock)
+    started, release = asyncio.Event(), asyncio.Event()
+    seen = []
+
+    @runner.handles("list")
+    async def listed(job):
+        seen.append(list(job.payload["remember"]))
+        started.set()
+        await release.wait()
+
+    assert not await runner.amend("nothing", add("a"))  # gone
+    await runner.enqueue(Job("w", "list", NOW, {"remember": ["a"]}, remember_seconds=3600))
+    # Many writers at once: each lands (ETags make the losers read again), and a repeat is a no-op.
+    assert all(await asyncio.gather(*(runner.amend("w", add(x)) for x in "bcdef"), runner.amend("w", add("a"))))
+    running = asyncio.create_task(runner.run_due())
+    await started.wait()
+    assert sorted(seen[0]) == list("abcdef")
+    assert await runner.amend("w", add("c"))  # running with it: nothing to do
+    assert not await runner.amend("w", add("g"))  # running without it: the caller queues another
+    release.set()
+    await running
+    stored = await runner.repository.get("w")
+    assert stored.value.kind == TOMBSTONE and sorted(stored.value.payload["remember"]) == list("abcdef")
+    assert await runner.amend("w", add("b"))  # it went out with b
+    assert not await runner.amend("w", add("g"))  # it went out without g
+    assert not await runner.enqueue(Job("w", "list", NOW, {"remember": ["g"]}))  # and nobody reopens it
