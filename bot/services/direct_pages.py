@@ -6,8 +6,9 @@ later and later while the backlog grew. Gathered per window, the first page of a
 and then at most one message per WINDOW_SECONDS, however many requests arrive.
 
 Paging a request adds it to the person's window job (`pages|<person>|<window>`) that has not gone out yet, or
-opens one; a window job that went out is remembered for an hour with the requests it listed, so a paging job
-that runs again (after a failure further on) finds its request there and pages nobody twice.
+opens one; a window job that went out is remembered with the requests it listed for as long as a paging job
+may be retried, so a paging job that runs again (after a failure further on) finds its request there and
+pages nobody twice.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from .ports import Messenger
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 5  # at most 720 pages an hour into one chat, well inside Teams' 1,800
-# A window that went out stays known (with the requests it listed) this long: nobody reopens it, and a paging job
-# that runs again within the hour finds its request there instead of paging twice.
-REMEMBER_SECONDS = 3600
 LISTED = 50  # requests listed in one message (well inside Teams' 28 KB); the rest are counted
 KIND = "request.pages"
 
@@ -51,6 +49,9 @@ class DirectPages:
         self._tz = tz
         self._clock = clock
         self._unreachable = unreachable
+        # A window that went out stays known (with the requests it listed) as long as a paging job may be retried:
+        # nobody reopens it, and a paging job that runs again finds its request there instead of paging twice.
+        self._remember = int(jobs.policy.give_up_seconds) + 60
         jobs.handles(KIND)(self._send)
 
     async def add(self, person: list[str], via: dict, item: dict, since: datetime) -> None:
@@ -61,7 +62,7 @@ class DirectPages:
             job_id = f"pages|{person[0]}|{window}"
             due = datetime.fromtimestamp(window * WINDOW_SECONDS, timezone.utc)
             job = Job(job_id, KIND, due, {"person": person, "via": via, "items": [item], "remember": [item["id"]],
-                                          "lane": f"pages|{person[0]}"}, remember_seconds=REMEMBER_SECONDS)
+                                          "lane": f"pages|{person[0]}"}, remember_seconds=self._remember)
             if await self._jobs.enqueue(job) or await self._jobs.amend(job_id, lambda j: _with(j, item)):
                 return
             window += 1

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.jobs import JobPolicy
 from bot.domain.rotation import RotationWeek
 from bot.services.direct_pages import LISTED, WINDOW_SECONDS, DirectPages
 from bench.rush_texts import distinct_pool
@@ -117,6 +118,8 @@ def test_a_page_lists_at_most_LISTED_requests_and_counts_the_rest():
 
 class Runner:
     """Takes the handler registration; nothing runs."""
+
+    policy = JobPolicy()
 
     def handles(self, kind):
         return lambda handler: handler
