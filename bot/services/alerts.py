@@ -163,9 +163,11 @@ class AlertDesk:
             first = calendar.add_working_seconds(thread.opened_at, self._settings.escalation_seconds)
             second = calendar.add_working_seconds(thread.opened_at, 2 * self._settings.escalation_seconds)
             for level, due in ((1, first), (2, second)):
-                # Idempotent by id, so a retry after a failure here queues only what is missing.
+                # Idempotent by id, so a retry after a failure here queues only what is missing. One lane per alert:
+                # when both are due at once (after an outage), ⏰ still goes out before 🚨.
                 await self._jobs.enqueue(Job(f"alert-escalate|{thread.key}|{thread.card_id}|{level}", "alert.escalate", due,
-                                             {"key": thread.key, "card": thread.card_id, "level": level}))
+                                             {"key": thread.key, "card": thread.card_id, "level": level,
+                                              "lane": f"alert-escalations|{thread.key}"}))
         if thread.events != stored.value.events or stored.value.card_id:
             await self._update_card(thread)  # events that arrived while the card was being posted (or, on a retry, maybe)
 
