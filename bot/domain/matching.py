@@ -41,6 +41,7 @@ COMPOUND_CUTOFF = 90.0  # fuzz.partial_ratio for a part of a German compound: "a
 COMPOUND_WEIGHT = 0.7  # a compound part says less than the whole word
 MIN_PART = 5  # "tell" is not a part of "bestellt"
 CANDIDATES = 16  # close words rapidfuzz returns per query word and scorer
+CLOSE_CACHE = 4096  # query words whose close words a vocabulary remembers
 SATURATION = 2.2  # evidence at which an entry scores 50 before coverage: a rare keyword and a bit more
 MAX_WORD = 40  # longer "words" are ids, hashes or base64
 MIN_CORPUS = 20  # recurring(): fewer earlier requests count as this many when weighing words by rarity
@@ -155,7 +156,9 @@ def _present(token: str) -> str:
     return _PARTICIPLE.sub(r"\1\2\3", token)
 
 
-@lru_cache(maxsize=65536)
+# Pairs of words: a vocabulary rebuilt (a word came or went) asks them again. Bounded so that a long rush of new
+# words does not keep adding to the bot's memory (an entry costs about 300 bytes: 16,384 are some 5 MB).
+@lru_cache(maxsize=16384)
 def _token_similarity(a: str, b: str) -> float:
     """How alike two words are, 0 to 1: equal, a typo apart, the same stem, or one a part of the other's compound."""
     if a == b:
@@ -189,7 +192,18 @@ class _Vocabulary:
         self.words = sorted(set(words))
         self._known = frozenset(self.words)
         self._long = [w for w in self.words if len(w) >= MIN_FUZZY]
-        self.close = lru_cache(maxsize=4096)(self._close)
+        # A dict, not lru_cache on a bound method: that would be a reference cycle, and every vocabulary replaced
+        # (one per new word) would wait for the cycle collector instead of going at once.
+        self._found: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    def close(self, token: str) -> tuple[tuple[str, float], ...]:
+        """The vocabulary's words close to `token`, with their similarity, best first."""
+        found = self._found.get(token)
+        if found is None:
+            if len(self._found) >= CLOSE_CACHE:
+                del self._found[next(iter(self._found))]  # the oldest
+            found = self._found[token] = self._close(token)
+        return found
 
     def _close(self, token: str) -> tuple[tuple[str, float], ...]:
         found = {token: 1.0} if token in self._known else {}

@@ -94,6 +94,15 @@ class AlreadyAsked(DomainError):
 
 
 @dataclass(frozen=True)
+class RequestText:
+    """What the recurring hint needs of a request: its id, its text and when it came in."""
+
+    id: str
+    text: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class SupportRequest:
     """One request in #backend and everything that happened to it."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import AsyncIterator, Protocol
 
 from ..domain.handbook import Entry
 from ..domain.incidents import OpenRequest
@@ -11,7 +11,7 @@ from ..domain.members import Member
 from ..core.events import Direct, Post, Update
 from ..domain.planning import Absence
 from ..domain.address import Address
-from ..domain.requests import SupportRequest
+from ..domain.requests import RequestText, SupportRequest
 from ..domain.rotation import RotationWeek
 from ..domain.versioned import Stored
 
@@ -52,6 +52,7 @@ class RequestRepository(Protocol):
     async def get(self, request_id: str) -> Stored[SupportRequest] | None: ...
     async def replace(self, request: SupportRequest, etag: str) -> str: ...
     async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]: ...
+    def texts(self, first: datetime, last: datetime, written_since: datetime | None = None) -> AsyncIterator[RequestText]: ...
     async def index_open(self, place: str, request: "OpenRequest") -> None: ...
     async def unindex(self, place: str, request_id: str) -> None: ...
     async def open_in(self, place: str) -> list["OpenRequest"]: ...

@@ -2,38 +2,30 @@
 
 Reading every request of the last 30 days for each new card scans the Requests table (one partition, all history)
 and costs more with every request: in a rush, the cards of the requests that matter now paid for the month behind
-them. So the texts are read from storage once and again every REFRESH (requests other instances recorded show up
-then), this instance's own requests are added as they are recorded, and only the newest LIMIT are kept. Their
-words are indexed as they come (RequestCorpus), so a card compares its text only with the requests that share
-a word with it.
+them. So the texts are read from storage once, and every REFRESH only the rows written since the last read (so
+requests other instances recorded show up then); this instance's own requests are added as they are recorded, and
+only the newest LIMIT are kept. Their words are indexed as they come (RequestCorpus), so a card compares its text
+only with the requests that share a word with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
 from ..domain.matching import RequestCorpus
-from ..domain.requests import SupportRequest
+from ..domain.requests import RequestText, SupportRequest
 from .ports import RequestRepository
 
 # Enough for a month of a busy team; a card compares its text with each of them.
 LIMIT = 1000
 REFRESH = timedelta(minutes=5)
-# After the first read, each refresh reads only the requests of the last hour: those another instance recorded
-# since, late ones (stored after storage came back) included; the month behind them is here already.
-LATE = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Recent:
-    """What the hint needs of an earlier request."""
-
-    id: str
-    text: str
-    received_at: datetime
+# After the first read, each refresh reads only the rows storage wrote since the last read, less this margin for
+# the difference between this instance's clock and storage's: those another instance recorded since, late ones
+# (stored after storage came back) included. Reading the last hour instead read every request of a rush again at
+# each refresh, and the bot's memory grew with the rush (bench/rush.py's soak).
+SKEW = timedelta(minutes=2)
 
 
 class RecentRequests:
@@ -46,16 +38,16 @@ class RecentRequests:
         self._days = timedelta(days=days)
         self._limit = limit
         self._refresh = refresh
-        self._items: dict[str, Recent] = {}
+        self._items: dict[str, RequestText] = {}
         self._corpus = RequestCorpus()
         self._read_at: datetime | None = None
         self._reading = asyncio.Lock()
 
     def add(self, request: SupportRequest) -> None:
         """A request this instance just recorded."""
-        self._keep([Recent(request.id, request.text, request.received_at)])
+        self._keep([RequestText(request.id, request.text, request.received_at)])
 
-    async def like(self, text: str, first: datetime, last: datetime, exclude: str = "") -> list[Recent]:
+    async def like(self, text: str, first: datetime, last: datetime, exclude: str = "") -> list[RequestText]:
         """The kept requests from `first` until before `last` (but `exclude`) about the same problem as `text`,
         oldest first; StorageUnavailable when storage does not answer."""
         await self._read_if_stale()
@@ -68,16 +60,19 @@ class RecentRequests:
             now = self._clock()
             if self._read_at is not None and now - self._read_at < self._refresh:
                 return
-            first = now - self._days if self._read_at is None else max(now - self._days, self._read_at - LATE)
-            stored = await self._requests.received_between(first, now + timedelta(days=1))
-            self._keep([Recent(r.id, r.text, r.received_at) for r in stored if r.id not in self._items])
+            since = None if self._read_at is None else self._read_at - SKEW
+            new = [r async for r in self._requests.texts(now - self._days, now + timedelta(days=1), since)
+                   if r.id not in self._items]
+            self._keep(new)
             self._read_at = now
 
-    def _keep(self, new: list[Recent]) -> None:
+    def _keep(self, new: list[RequestText]) -> None:
+        horizon = self._clock() - self._days
+        # Only the newest of what came in can be kept: a month read at start-up is not indexed to be dropped again.
+        new = sorted((r for r in new if r.received_at >= horizon), key=lambda r: r.received_at)[-self._limit:]
         for recent in new:
             self._items[recent.id] = recent
             self._corpus.add(recent.id, recent.text)
-        horizon = self._clock() - self._days
         kept = sorted((r for r in self._items.values() if r.received_at >= horizon), key=lambda r: r.received_at)
         if len(kept) != len(self._items) or len(kept) > self._limit:
             for gone in kept[:-self._limit] + [r for r in self._items.values() if r.received_at < horizon]:

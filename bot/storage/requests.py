@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import AsyncIterator
 
 from ..domain.incidents import OpenRequest
-from ..domain.requests import Outcome, Person, SupportRequest, TicketState
+from ..domain.requests import Outcome, Person, RequestText, SupportRequest, TicketState
 from ..domain.versioned import Stored
 from . import legacy
 from .tables import EntityTable, TableStore, key, unkey
@@ -101,6 +102,20 @@ class TableRequestRepository:
             "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b", p=_PARTITION, a=_time(first), b=_time(last)
         )
         return sorted([_from_entity(e).value async for e in rows], key=lambda r: r.received_at)
+
+    async def texts(self, first: datetime, last: datetime,
+                    written_since: datetime | None = None) -> AsyncIterator[RequestText]:
+        """The texts of the requests that arrived in a time window, as the pages come in; with `written_since`, only
+        of those written (recorded or changed) since then."""
+        # Three properties, not the whole request: the month of texts is read with a fraction of the memory, and
+        # the rows are handed on page by page rather than gathered first.
+        filter_ = "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b"
+        params = {"p": _PARTITION, "a": _time(first), "b": _time(last)}
+        if written_since is not None:
+            filter_ += " and Timestamp ge @t"  # set by storage on every write: rows stored late are found too
+            params["t"] = written_since.astimezone(timezone.utc)
+        async for e in self._table.query(filter_, select=["RowKey", "Text", "ReceivedAt"], **params):
+            yield RequestText(unkey(e["RowKey"]), e.get("Text") or "", _untime(e["ReceivedAt"]))
 
     # The open requests of a channel, for grouping incidents and for escalation digests: one small partition per
     # channel, so finding them is one query however many requests the table holds.

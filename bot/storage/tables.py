@@ -125,13 +125,14 @@ class EntityTable:
             except ResourceNotFoundError:
                 return None
 
-    async def query(self, filter_: str | None = None, **params) -> AsyncIterator[dict]:
-        """All entities matching a filter; the SDK's pager follows continuation tokens, empty pages included."""
+    async def query(self, filter_: str | None = None, select: list[str] | None = None, **params) -> AsyncIterator[dict]:
+        """All entities matching a filter (only the `select`ed properties, when given); the SDK's pager follows
+        continuation tokens, empty pages included."""
         with translated(f"querying {self._name}"):
             pager = (
-                self._client.query_entities(filter_, parameters=params)
+                self._client.query_entities(filter_, parameters=params, select=select)
                 if filter_
-                else self._client.list_entities()
+                else self._client.list_entities(select=select)
             )
             async for entity in pager:
                 yield entity

@@ -124,3 +124,33 @@ async def test_escalation_levels_round_trip_and_rows_with_only_a_count_read_as_l
     await table.update_entity(row, mode="replace")
     back = (await requests.get(old.id)).value
     assert back.escalated_levels == {1, 2} and not back.needs_escalation(1) and not back.needs_escalation(2)
+
+
+async def test_request_texts_stream_a_window_and_since_a_write_only_rows_written_since(store):
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from bot.storage.requests import TableRequestRepository
+    from tests.support.figures import request
+
+    at = datetime(2026, 12, 1, 16, tzinfo=timezone.utc)
+    requests = TableRequestRepository(store)
+    early, inside, later = request(at), request(at + timedelta(minutes=10)), request(at + timedelta(hours=2))
+    for r in (early, inside, later):
+        await requests.add(r)
+    window = [t async for t in requests.texts(at, at + timedelta(hours=1))]
+    assert [(t.id, t.text, t.received_at) for t in sorted(window, key=lambda t: t.received_at)] == \
+        [(early.id, early.text, early.received_at), (inside.id, inside.text, inside.received_at)]
+    await asyncio.sleep(0.05)
+    mark = datetime.now(timezone.utc)
+    await asyncio.sleep(0.05)
+    # Stored late: it arrived before the others, and storage wrote it only now.
+    late = request(at + timedelta(minutes=5))
+    await requests.add(late)
+    since = [t.id async for t in requests.texts(at, at + timedelta(hours=1), written_since=mark)]
+    assert since == [late.id]
+    # A change is a write too: a refresh sees a request changed since (and the hint skips ids it knows).
+    stored = await requests.get(early.id)
+    await requests.replace(stored.value.escalated(1), stored.etag)
+    since = {t.id async for t in requests.texts(at, at + timedelta(hours=1), written_since=mark)}
+    assert since == {late.id, early.id}

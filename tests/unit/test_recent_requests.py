@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.domain.requests import Person, SupportRequest
-from bot.services.recent import RecentRequests
+from bot.domain.requests import Person, RequestText, SupportRequest
+from bot.services.recent import SKEW, RecentRequests
 from bot.web.references import address
 
 NOW = datetime(2026, 12, 2, 16, 0, tzinfo=timezone.utc)
@@ -18,17 +18,23 @@ def request(id_: str, at: datetime, text: str = "Tourexport Hamburg geht nicht")
 
 
 class FakeRequests:
-    """Stored requests; counts the reads of a time window."""
+    """Stored requests, each with when storage wrote it (its arrival unless told); counts the reads."""
 
     def __init__(self, stored: list[SupportRequest]) -> None:
         self.stored = stored
+        self.written: dict[str, datetime] = {}
         self.reads = 0
-        self.since: list[datetime] = []
+        self.since: list[datetime | None] = []
+        self.handed: list[str] = []
 
-    async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]:
+    async def texts(self, first: datetime, last: datetime, written_since: datetime | None = None):
         self.reads += 1
-        self.since.append(first)
-        return sorted((r for r in self.stored if first <= r.received_at < last), key=lambda r: r.received_at)
+        self.since.append(written_since)
+        for r in sorted(self.stored, key=lambda r: r.id):  # storage's order is its keys', not time
+            written = self.written.get(r.id, r.received_at)
+            if first <= r.received_at < last and (written_since is None or written >= written_since):
+                self.handed.append(r.id)
+                yield RequestText(r.id, r.text, r.received_at)
 
 
 class Clock:
@@ -62,8 +68,25 @@ async def test_requests_of_other_instances_show_up_after_the_refresh():
     clock.now = NOW + timedelta(minutes=6)
     assert [r.id for r in await recent.like(TEXT, NOW - timedelta(days=30), clock.now)] == ["elsewhere"]
     assert stored.reads == 2
-    # The month was read once; a refresh reads the last hour only (late and other instances' requests included).
-    assert stored.since == [NOW - timedelta(days=30), NOW - timedelta(hours=1)]
+    # The month was read once; a refresh reads only the rows written since the last read (less the clock margin).
+    assert stored.since == [None, NOW - SKEW]
+
+
+async def test_a_refresh_finds_requests_stored_late_and_does_not_read_the_rush_again():
+    rush = [request(f"r{i}", NOW - timedelta(minutes=50) + timedelta(seconds=i)) for i in range(200)]
+    stored = FakeRequests(list(rush))
+    clock = Clock()
+    recent = RecentRequests(stored, clock, refresh=timedelta(minutes=5))
+    await recent.like(TEXT, NOW - timedelta(days=30), NOW)
+    assert len(stored.handed) == 200
+    # Another instance stores a request that arrived 40 minutes ago only now (storage was down meanwhile).
+    late = request("late", NOW - timedelta(minutes=40))
+    stored.stored.append(late)
+    stored.written["late"] = NOW + timedelta(minutes=3)
+    clock.now = NOW + timedelta(minutes=6)
+    found = await recent.like(TEXT, NOW - timedelta(days=30), clock.now)
+    assert "late" in {r.id for r in found}
+    assert stored.handed[200:] == ["late"]  # the rush already known was not read again
 
 
 async def test_only_the_newest_are_kept_and_none_older_than_the_window():

@@ -118,3 +118,25 @@ def test_incident_scores_on_both_labelled_sets_are_those_of_comparing_with_every
 def test_incident_scores_for_any_open_requests_are_those_of_comparing_with_every_one(texts, text):
     roots = [OpenRequest(f"r{i}", other, AT - timedelta(seconds=i)) for i, other in enumerate(texts)]
     assert same(scored(text, roots), exhaustive_scored(text, roots))
+
+
+def test_a_replaced_vocabulary_is_freed_at_once_and_remembers_a_bounded_number_of_words():
+    import gc
+    import weakref
+
+    from bot.domain import matching
+
+    gc.disable()  # freed by reference counting alone, not by the cycle collector
+    try:
+        vocabulary = matching._Vocabulary(["tourexport", "hamburg", "scanner", "lieferadresse"])
+        assert vocabulary.close("tourexprt")[0][0] == "tourexport"
+        gone = weakref.ref(vocabulary)
+        del vocabulary
+        assert gone() is None
+    finally:
+        gc.enable()
+    vocabulary = matching._Vocabulary(["tourexport"])
+    for i in range(matching.CLOSE_CACHE + 50):
+        vocabulary.close(f"wort{i}")
+    assert len(vocabulary._found) == matching.CLOSE_CACHE
+    assert vocabulary.close("tourexport") == (("tourexport", 1.0),)
