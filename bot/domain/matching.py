@@ -144,9 +144,10 @@ def terms(text: str) -> list[str]:
     return [CANONICAL.get(token) or _present(token) for token in normalize(text)]
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)
 def _words(text: str) -> frozenset[str]:
-    # The same open requests are compared with every new one in a rush: their words are worked out once.
+    # The same open requests are compared with every new one in a rush: their words are worked out once. A rush
+    # has dozens open, not hundreds; each entry keeps a whole text.
     return frozenset(terms(text))
 
 

@@ -71,8 +71,10 @@ class ConversationPacer:
         self._app_sent: list[float] = []
         self._in_flight = 0
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Threads quiet for longer than every window but the longest, in short: (sends, when the last ended).
-        self._quiet: dict[str, tuple[int, float]] = {}
+        # Threads quiet for longer than every window but the longest, in short: by the hash of the thread's key (a
+        # rush opens thousands of threads an hour; a key is some 100 characters), its sends and when the last ended
+        # in one int (_pack). Two threads whose hashes collide share one count: too many sends, never too few.
+        self._quiet: dict[int, int] = {}
         self._ready: list[tuple[int, int]] = []  # (priority, arrival) of sends whose thread allows them
         self._arrivals = itertools.count()
         self._changed = asyncio.Event()
@@ -115,10 +117,10 @@ class ConversationPacer:
     async def slot(self, where, priority: int = 2) -> AsyncIterator[None]:
         """Hold one send's place: after its thread's earlier sends, when the limits allow, urgent sends first."""
         key = self.key(where)
-        if key in self._quiet:
+        if (packed := self._quiet.pop(hash(key), None)) is not None:
             # Its earlier sends all count as the last one: never fewer than Teams counts, and a thread that sends
             # again after a quiet spell has few of them.
-            count, last = self._quiet.pop(key)
+            count, last = _unpack(packed)
             self._sent[key].extend([last] * count)
         async with self._locks[key]:
             await self._admit(key, int(priority))
@@ -146,6 +148,21 @@ class ConversationPacer:
             sent = self._sent.pop(key)
             self._locks.pop(key, None)
             if sent and now - sent[-1] < longest:
-                self._quiet[key] = (len(sent), sent[-1])
-        for key in [k for k, (_, last) in self._quiet.items() if now - last >= longest]:
+                count, last = _unpack(self._quiet.get(hash(key), 0))
+                self._quiet[hash(key)] = _pack(count + len(sent), max(last, sent[-1]))
+        for key in [k for k, packed in self._quiet.items() if now - _unpack(packed)[1] >= longest]:
             del self._quiet[key]
+
+    def quiet(self, where) -> tuple[int, float] | None:
+        """What is kept of a quiet thread: its sends and when the last ended (for tests and diagnostics)."""
+        packed = self._quiet.get(hash(self.key(where)))
+        return None if packed is None else _unpack(packed)
+
+
+def _pack(count: int, last: float) -> int:
+    # The last send's end rounded up to the millisecond: it leaves the hour a little later, never earlier.
+    return math.ceil(last * 1000) << 16 | min(count, 0xFFFF)
+
+
+def _unpack(packed: int) -> tuple[int, float]:
+    return packed & 0xFFFF, (packed >> 16) / 1000
