@@ -16,6 +16,7 @@ from aiohttp import web
 from cards.render import render
 
 from .commands.alerts import AlertClicks
+from .memory import release_freed_memory
 from .commands.channels import ChannelChoices
 from .commands.handbook import HandbookSearch
 from .commands.help import Help
@@ -301,10 +302,12 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> web.Applicatio
         log.info("tables ready with prefix %r; Teams adapter: %s", settings.table_prefix, settings.teams_sdk)
         app["job_loop"] = asyncio.create_task(services.jobs.run_forever())
         app["cycle_loop"] = asyncio.create_task(_keep_cycle(core.rotation))
+        app["memory_loop"] = asyncio.create_task(release_freed_memory())
 
     async def cleanup(_: web.Application) -> None:
-        if "cycle_loop" in app:
-            app["cycle_loop"].cancel()
+        for loop in ("cycle_loop", "memory_loop"):
+            if loop in app:
+                app[loop].cancel()
         await services.jobs.stop()
         if "job_loop" in app:
             # A job stuck on a slow outside call keeps its lease and runs again elsewhere; don't wait for it.
