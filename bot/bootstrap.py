@@ -16,7 +16,6 @@ from aiohttp import web
 from cards.render import render
 
 from .commands.alerts import AlertClicks
-from .memory import release_freed_memory
 from .commands.channels import ChannelChoices
 from .commands.handbook import HandbookSearch
 from .commands.help import Help
@@ -34,6 +33,7 @@ from .domain.iteration import IterationPolicy
 from .domain.jobs import JobPolicy
 from .integrations.bugsnag import MAX_WEBHOOK_BYTES, webhook_handler
 from .logs import bound
+from .memory import release_freed_memory
 from .services.alerts import AlertDesk, AlertSettings
 from .services.calendar_feed import load_feed
 from .services.catalogue import CatalogueError, load_catalogue

@@ -32,6 +32,14 @@ def _untime(raw: str | None) -> datetime | None:
     return datetime.fromisoformat(raw) if raw else None
 
 
+_RECEIVED_BETWEEN = "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b"
+
+
+def _window(first: datetime, last: datetime) -> dict:
+    # The parameters of _RECEIVED_BETWEEN.
+    return {"p": _PARTITION, "a": _time(first), "b": _time(last)}
+
+
 def _to_entity(request: SupportRequest) -> dict:
     return {
         "PartitionKey": _PARTITION,
@@ -98,9 +106,7 @@ class TableRequestRepository:
 
     async def received_between(self, first: datetime, last: datetime) -> list[SupportRequest]:
         """Requests that arrived in a time window, oldest first (for reports)."""
-        rows = self._table.query(
-            "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b", p=_PARTITION, a=_time(first), b=_time(last)
-        )
+        rows = self._table.query(_RECEIVED_BETWEEN, **_window(first, last))
         return sorted([_from_entity(e).value async for e in rows], key=lambda r: r.received_at)
 
     async def texts(self, first: datetime, last: datetime,
@@ -109,8 +115,7 @@ class TableRequestRepository:
         of those written (recorded or changed) since then."""
         # Three properties, not the whole request: the month of texts is read with a fraction of the memory, and
         # the rows are handed on page by page rather than gathered first.
-        filter_ = "PartitionKey eq @p and ReceivedAt ge @a and ReceivedAt lt @b"
-        params = {"p": _PARTITION, "a": _time(first), "b": _time(last)}
+        filter_, params = _RECEIVED_BETWEEN, _window(first, last)
         if written_since is not None:
             filter_ += " and Timestamp ge @t"  # set by storage on every write: rows stored late are found too
             params["t"] = written_since.astimezone(timezone.utc)
